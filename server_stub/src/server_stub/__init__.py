@@ -1,0 +1,1 @@
+"""A QuestDB-faithful ILP/TCP challenge/response server stub that explains every verdict."""
