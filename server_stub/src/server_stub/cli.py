@@ -1,0 +1,81 @@
+"""The command line: `serve` (the stub) and `keys` (key tooling, keys.py).
+
+    python -m server_stub serve --auth-db FILE [--host 127.0.0.1] [--port 0] [--events FILE]
+
+prints ONE JSON line on stdout once it listens, {"event":"listening","host":...,"port":...},
+then serves until SIGTERM or SIGINT and flushes its events before it exits 0. A bad auth file
+stops it with exit code 2 and one line on stderr: "FILE:LINE: problem".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+
+from . import keys
+from .authdb import AuthFileError, load_auth_db
+from .events import EventLog
+from .server import StubConfig, StubServer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m server_stub", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_serve_command(sub)
+    keys.add_keys_commands(sub)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def _add_serve_command(sub) -> None:
+    defaults = StubConfig()
+    serve = sub.add_parser("serve", help="run the challenge/response ILP server stub")
+    serve.add_argument("--auth-db", required=True, help="auth file: '<kid> ec-p-256-sha256 <x> <y>' per line")
+    serve.add_argument("--host", default=defaults.host, help="address to bind (default %(default)s)")
+    serve.add_argument("--port", type=int, default=defaults.port, help="port (default %(default)s: a free one)")
+    serve.add_argument("--events", help="JSON-lines events file (default: stderr)")
+    serve.add_argument("--handshake-timeout", type=float, default=defaults.handshake_timeout,
+                       help="seconds for key id + signature (default %(default)s; the real server has none)")
+    serve.add_argument("--max-key-id-bytes", type=int, default=defaults.max_key_id_bytes,
+                       help="key id line limit (default %(default)s)")
+    serve.add_argument("--max-line-bytes", type=int, default=defaults.max_line_bytes,
+                       help="ILP line limit (default %(default)s)")
+    serve.add_argument("--flush-interval", type=float, default=defaults.flush_interval,
+                       help="seconds between flushes of the events file (default %(default)s)")
+    serve.set_defaults(func=_serve)
+
+
+def _serve(args) -> int:
+    try:
+        auth_keys = load_auth_db(args.auth_db)
+    except AuthFileError as error:
+        print(error, file=sys.stderr)
+        return 2
+    config = StubConfig(
+        host=args.host,
+        port=args.port,
+        handshake_timeout=args.handshake_timeout,
+        max_key_id_bytes=args.max_key_id_bytes,
+        max_line_bytes=args.max_line_bytes,
+        flush_interval=args.flush_interval,
+    )
+    log = EventLog.to_file(args.events) if args.events else EventLog(sys.stderr)
+    try:
+        asyncio.run(_serve_until_signal(StubServer(auth_keys, log, config)))
+    finally:
+        log.close()
+    return 0
+
+
+async def _serve_until_signal(server: StubServer) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    host, port = await server.start()
+    print(json.dumps({"event": "listening", "host": host, "port": port}), flush=True)
+    await stop.wait()
+    await server.stop()

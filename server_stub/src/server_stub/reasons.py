@@ -1,0 +1,37 @@
+"""Turns a reason code and its details into the `reason` and `hint` texts of reasons.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from importlib import resources
+
+
+@cache
+def catalogue() -> dict:
+    """Every reason code with its templates, as written in reasons.toml."""
+    return tomllib.loads(resources.files(__package__).joinpath("reasons.toml").read_text("utf-8"))
+
+
+def explain(reason_code: str, details: dict) -> tuple[str, str]:
+    """(reason, hint) for a rejection; a detected list of mistakes is folded into both."""
+    entries = catalogue()
+    entry = entries[reason_code]
+    mistakes = details.get("mistakes") or []
+    fields = dict(details)
+    for mistake in mistakes:
+        fields.update({k: v for k, v in mistake.items() if k != "code"})
+    fields["also"] = "".join(
+        "; also " + entries[m["code"]]["summary"].format(**fields) for m in mistakes[1:]
+    )
+    reason = entry["reason"].format(**fields)
+    hint = _hint(entry, fields)
+    extra_hints = [_hint(entries[m["code"]], fields) for m in mistakes[1:]]
+    return reason, "; ".join([hint, *extra_hints])
+
+
+def _hint(entry: dict, fields: dict) -> str:
+    for flag, text in entry.get("when", {}).items():
+        if fields.get(flag):
+            return text.format(**fields)
+    return entry["hint"].format(**fields)

@@ -1,0 +1,101 @@
+"""Run a stub in-process, on its own event loop in a background thread.
+
+    from server_stub import run_stub
+    with run_stub("auth.txt") as stub:
+        my_client.connect(stub.host, stub.port)      # authenticate and send rows
+        rows = stub.wait_for_rows(3)                 # the parsed row events
+
+The pytest fixture `ilp_stub` (pytest_plugin.py) wraps this with a freshly generated key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from .authdb import load_auth_db
+from .events import EventLog
+from .server import StubConfig, StubServer
+
+
+class RunningStub:
+    """A stub serving in a background thread; every event is also kept in memory."""
+
+    def __init__(self, auth_db, events_path=None, **config):
+        self.auth_db = Path(auth_db)
+        self.keys = load_auth_db(self.auth_db)
+        self.config = replace(StubConfig(), **config)
+        if events_path is not None:
+            self.log = EventLog.to_file(events_path, keep_in_memory=True)
+        else:
+            self.log = EventLog(keep_in_memory=True)
+        self._loop = asyncio.new_event_loop()
+        self._server = StubServer(self.keys, self.log, self.config)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="server-stub", daemon=True)
+        self.host: str | None = None
+        self.port: int | None = None
+
+    def start(self) -> "RunningStub":
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self._server.start(), self._loop)
+        self.host, self.port = future.result(timeout=10)
+        return self
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(self._server.stop(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+        self.log.close()
+
+    def __enter__(self) -> "RunningStub":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- reading the events -------------------------------------------------------------------
+
+    def events(self, event: str | None = None, conn: int | None = None) -> list[dict]:
+        """The events so far, optionally only those of one kind and/or one connection."""
+        return [
+            e
+            for e in self.log.snapshot()
+            if (event is None or e["event"] == event) and (conn is None or e.get("conn") == conn)
+        ]
+
+    def wait_for(self, condition, timeout: float = 10.0):
+        """Wait until condition(list of events) is truthy; return its value (TimeoutError if not)."""
+        return self.log.wait_for(condition, timeout)
+
+    def wait_for_closed(self, count: int = 1, timeout: float = 10.0) -> list[dict]:
+        """Wait until `count` connections have closed; return their close events."""
+        return self.wait_for(lambda evs: _at_least([e for e in evs if e["event"] == "close"], count), timeout)
+
+    def wait_for_auth(self, count: int = 1, timeout: float = 10.0) -> list[dict]:
+        """Wait until `count` handshakes have a verdict; return the auth events."""
+        return self.wait_for(lambda evs: _at_least([e for e in evs if e["event"] == "auth"], count), timeout)
+
+    def wait_for_rows(self, count: int, timeout: float = 10.0) -> list[dict]:
+        """Wait until `count` rows arrived (from any connection); return the row events."""
+        return self.wait_for(lambda evs: _at_least([e for e in evs if e["event"] == "row"], count), timeout)
+
+
+def _at_least(items: list, count: int) -> list | None:
+    return items if len(items) >= count else None
+
+
+@contextmanager
+def run_stub(auth_db, events_path=None, **config):
+    """Context manager: a started RunningStub, stopped (events flushed) on exit."""
+    stub = RunningStub(auth_db, events_path, **config)
+    stub.start()
+    try:
+        yield stub
+    finally:
+        stub.stop()

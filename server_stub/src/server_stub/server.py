@@ -1,0 +1,254 @@
+"""The ILP/TCP server: one asyncio protocol object per connection, driven by received bytes.
+
+A connection goes through three states, as on the real server (PROTOCOL.md section 1):
+
+    KEY_ID     read up to the first \\n; that line is the key id (a \\r stays part of it) and every
+               byte after it in the same read is DISCARDED; then send 512 printable random bytes + \\n
+               (also for an unknown key id).
+    SIGNATURE  read up to the next \\n and judge it (signature.judge). Rejected: close silently.
+               Accepted: send nothing; bytes after the \\n in the same read are already ILP rows.
+    ILP        parse rows until the peer closes; a malformed line closes the connection.
+
+Unlike the real server, the stub bounds the handshake with a timeout and records an event for
+everything it decides (events.py), including the reason and a hint for every rejection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+
+from . import ilp, reasons, signature
+from .events import EventLog
+
+CHALLENGE_BYTES = 512
+
+# Uniform printable ASCII (0x20..0x7E, 95 values) from CSPRNG bytes by rejection sampling:
+# bytes 0..189 map to 0x20 + b % 95 (each value twice), bytes 190..255 are dropped.
+_PRINTABLE = bytes(0x20 + b % 95 if b < 190 else 0 for b in range(256))
+_DROPPED = bytes(range(190, 256))
+
+
+def make_challenge() -> bytes:
+    """512 random bytes in 0x20..0x7E from the OS CSPRNG (without the newline)."""
+    challenge = b""
+    while len(challenge) < CHALLENGE_BYTES:
+        challenge += os.urandom(CHALLENGE_BYTES).translate(_PRINTABLE, _DROPPED)
+    return challenge[:CHALLENGE_BYTES]
+
+
+@dataclass
+class StubConfig:
+    """Every limit of the stub. The defaults are the real server's where it has one."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    max_key_id_bytes: int = 128 * 1024  # the real server's receive buffer
+    max_line_bytes: int = 128 * 1024  # one ILP line (or a signature line before its \n)
+    handshake_timeout: float = 15.0  # the real server has none; the stub records what was missing
+    diagnose_max_keys: int = 64  # other auth-file keys tried when explaining a failed signature
+    flush_interval: float = 0.2  # seconds between flushes of the events file
+
+
+class Connection(asyncio.Protocol):
+    def __init__(self, server: "StubServer", conn_id: int):
+        self.server = server
+        self.conn = conn_id
+        self.state = "KEY_ID"
+        self.buffer = b""
+        self.kid: str | None = None
+        self.challenge = b""
+        self.ilp: ilp.IlpStream | None = None
+        self.rows = 0
+        self.bytes_received = 0
+        self.cause: str | None = None  # why the connection ended, once known
+        self.transport: asyncio.Transport | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.closed = asyncio.get_running_loop().create_future()
+
+    # --- asyncio callbacks -------------------------------------------------------------------
+
+    def connection_made(self, transport):
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.emit("connect", peer=f"{peer[0]}:{peer[1]}" if peer else None)
+        loop = asyncio.get_running_loop()
+        self.timer = loop.call_later(self.server.config.handshake_timeout, self.handshake_timed_out)
+
+    def data_received(self, data: bytes):
+        self.bytes_received += len(data)
+        if self.state == "KEY_ID":
+            self.read_key_id(data)
+        elif self.state == "SIGNATURE":
+            self.read_signature(data)
+        elif self.state == "ILP":
+            self.read_rows(data)
+        # state CLOSED: bytes that arrive while the close is under way are ignored
+
+    def eof_received(self):
+        return False  # close our side too
+
+    def connection_lost(self, exc):
+        if self.timer:
+            self.timer.cancel()
+        if self.state == "KEY_ID":
+            self.reject("closed_before_key_id", {}, cause="peer_closed")
+        elif self.state == "SIGNATURE":
+            self.reject("closed_before_signature", {"kid": self.kid}, cause="peer_closed")
+        extra = {}
+        if self.ilp is not None and self.ilp.pending:
+            extra["unterminated_bytes"] = self.ilp.pending  # a last line without \n is not parsed
+        self.emit("close", cause=self.cause or "peer_closed", rows=self.rows, bytes=self.bytes_received, **extra)
+        self.state = "CLOSED"
+        self.server.forget(self)
+        self.closed.set_result(None)
+
+    # --- the handshake ---------------------------------------------------------------------
+
+    def read_key_id(self, data: bytes):
+        self.buffer += data
+        end = self.buffer.find(b"\n")
+        if end < 0:
+            if len(self.buffer) >= self.server.config.max_key_id_bytes:
+                self.reject("key_id_too_long", {"limit": self.server.config.max_key_id_bytes})
+            return
+        self.kid = self.buffer[:end].decode("utf-8", errors="replace")
+        self.discarded = len(self.buffer) - end - 1  # bytes after the key id in this read are lost
+        self.buffer = b""
+        self.challenge = make_challenge()
+        self.state = "SIGNATURE"
+        self.transport.write(self.challenge + b"\n")
+
+    def read_signature(self, data: bytes):
+        self.buffer += data
+        end = self.buffer.find(b"\n")
+        if end < 0:
+            if len(self.buffer) >= self.server.config.max_line_bytes:
+                chars = len(self.buffer)
+                self.reject("signature_too_long", {"kid": self.kid, "chars": f"{chars}+", "limit": 96})
+            return
+        line, rest = self.buffer[:end], self.buffer[end + 1 :]
+        self.buffer = b""
+        verdict = signature.judge(
+            self.kid, self.challenge, line, self.server.keys, self.server.config.diagnose_max_keys
+        )
+        fields = {
+            "signature_b64_chars": verdict.signature_b64_chars,
+            "signature_bytes": verdict.signature_bytes,
+            "encoding": verdict.encoding,
+        }
+        if not verdict.accepted:
+            self.reject(verdict.reason_code, verdict.details, **fields)
+            return
+        self.timer.cancel()
+        self.emit_auth(True, discarded_bytes=self.discarded, pipelined_bytes=len(rest), **fields)
+        self.state = "ILP"
+        self.ilp = ilp.IlpStream(self.server.config.max_line_bytes)
+        if rest:
+            self.read_rows(rest)
+
+    def handshake_timed_out(self):
+        timeout = self.server.config.handshake_timeout
+        if self.state == "KEY_ID":
+            self.reject("key_id_timeout", {"timeout": timeout}, cause="timeout", missing="key_id")
+        elif self.state == "SIGNATURE":
+            self.reject("signature_timeout", {"timeout": timeout, "kid": self.kid}, cause="timeout", missing="signature")
+
+    def reject(self, reason_code: str, details: dict, cause: str = "rejected", **fields):
+        """Record why the handshake failed and close silently, as the real server does."""
+        if self.timer:
+            self.timer.cancel()
+        reason, hint = reasons.explain(reason_code, details)
+        fields.setdefault("encoding", "invalid")
+        mistakes = [m["code"] for m in details.get("mistakes", [])]
+        if mistakes:
+            fields["mistakes"] = mistakes
+        self.emit_auth(False, reason_code=reason_code, reason=reason, hint=hint, **fields)
+        self.close(cause)
+
+    def emit_auth(self, accepted: bool, **fields):
+        fields.setdefault("signature_b64_chars", None)
+        fields.setdefault("signature_bytes", None)
+        fields.setdefault("reason", None)
+        fields.setdefault("hint", None)
+        self.emit("auth", kid=self.kid, accepted=accepted, **fields)
+
+    # --- rows ---------------------------------------------------------------------------------
+
+    def read_rows(self, data: bytes):
+        rows, error = self.ilp.feed(data)
+        emit = self.server.events.emit
+        for row in rows:
+            emit({"event": "row", "conn": self.conn, **row})
+        self.rows += len(rows)
+        if error is not None:
+            self.emit("ilp_error", **error)
+            self.close("ilp_error")
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def emit(self, event: str, **fields):
+        self.server.events.emit({"event": event, "conn": self.conn, **fields})
+
+    def close(self, cause: str):
+        if self.state != "CLOSED":
+            self.state = "CLOSED"
+            self.cause = cause
+            self.transport.close()
+
+
+class StubServer:
+    """Listens on one address and runs Connection objects; start() and stop() from its loop."""
+
+    def __init__(self, keys: dict, events: EventLog, config: StubConfig | None = None):
+        self.keys = keys
+        self.events = events
+        self.config = config or StubConfig()
+        self.connections: set[Connection] = set()
+        self._next_conn = 0
+        self._server: asyncio.AbstractServer | None = None
+        self._flusher: asyncio.Task | None = None
+        self.host: str | None = None
+        self.port: int | None = None
+
+    def _new_connection(self) -> Connection:
+        self._next_conn += 1
+        connection = Connection(self, self._next_conn)
+        self.connections.add(connection)
+        return connection
+
+    def forget(self, connection: Connection):
+        self.connections.discard(connection)
+
+    async def start(self) -> tuple[str, int]:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._new_connection, self.config.host, self.config.port, reuse_address=True
+        )
+        self.host, self.port = self._server.sockets[0].getsockname()[:2]
+        self._flusher = asyncio.create_task(self._flush_periodically())
+        self.events.emit({"event": "listening", "host": self.host, "port": self.port})
+        return self.host, self.port
+
+    async def _flush_periodically(self):
+        while True:
+            await asyncio.sleep(self.config.flush_interval)
+            self.events.flush()
+
+    async def stop(self):
+        """Stop listening, close every connection, record their close events, flush."""
+        if self._server is not None:
+            self._server.close()
+        pending = [c.closed for c in self.connections]
+        for connection in list(self.connections):
+            if connection.state in ("KEY_ID", "SIGNATURE"):
+                connection.reject("server_stop", {}, cause="server_stop")
+            else:
+                connection.close("server_stop")
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+        if self._flusher is not None:
+            self._flusher.cancel()
+        self.events.emit({"event": "stopped"})
+        self.events.flush()

@@ -1,0 +1,261 @@
+"""The signature half of the handshake: the real server's verdict, then an explanation.
+
+The real QuestDB server (PROTOCOL.md section 1, items 5-9) takes the signature line and:
+
+1. rejects a line longer than 96 characters (72 bytes of DER, base64-encoded);
+2. rejects an unknown key id (it sent a challenge anyway);
+3. decodes standard base64 (``+`` and ``/``), after stripping every trailing ``=``,
+   so padding is optional; any other character, or a length with ``len % 4 == 1``, fails;
+4. picks the format by decoded length alone: exactly 64 bytes is raw ``r || s`` (IEEE P1363,
+   each scalar 32 bytes big-endian), anything else is strict DER;
+5. rejects an all-zero (or empty) signature before verifying;
+6. verifies ECDSA P-256 over SHA-256 of the 512 challenge bytes (without the newline).
+
+``judge`` reproduces exactly that verdict. Only for a rejection it then spends extra work on
+*why*: which scalar of a short raw signature lost its leading zero byte, or which common client
+mistake (another key, the challenge signed with its newline, ...) makes the signature verify.
+Those findings go into ``Verdict.details`` and never change ``accepted``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+MAX_SIGNATURE_CHARS = 96
+RAW_SIGNATURE_BYTES = 64
+SCALAR_BYTES = 32
+
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_NOT_STANDARD_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
+
+# A raw signature this much shorter than 64 bytes is still worth trying to pad back.
+_MAX_LOST_ZERO_BYTES = 8
+
+
+@dataclass
+class Verdict:
+    """What the server decided about one signature line, and why."""
+
+    accepted: bool
+    encoding: str  # "p1363" | "der" | "invalid": the format the length rule chose
+    signature_b64_chars: int
+    signature_bytes: int | None  # decoded length, None when it did not decode
+    reason_code: str | None = None  # a key of reasons.toml; None when accepted
+    details: dict = field(default_factory=dict)  # fills the reason and hint templates
+
+
+class Base64Problem(ValueError):
+    def __init__(self, reason_code: str, **details):
+        super().__init__(reason_code)
+        self.reason_code = reason_code
+        self.details = details
+
+
+def decode_signature_base64(text: bytes) -> bytes:
+    """Decode like the server: standard alphabet, trailing '=' stripped, len % 4 == 1 invalid."""
+    stripped = text.rstrip(b"=")
+    bad = _NOT_STANDARD_BASE64.search(stripped)
+    if bad:
+        position = bad.start()
+        return _raise_bad_char(stripped[position : position + 1], position)
+    if len(stripped) % 4 == 1:
+        raise Base64Problem("base64_invalid_length", b64_length=len(stripped))
+    padded = stripped + b"=" * (-len(stripped) % 4)
+    return base64.b64decode(padded, validate=True)
+
+
+def _raise_bad_char(char: bytes, position: int):
+    raise Base64Problem(
+        "base64_invalid_char",
+        char=char.decode("latin-1"),
+        position=position,
+        url_safe=char in (b"-", b"_"),
+        carriage_return=char == b"\r",
+    )
+
+
+def verify_signature(public_key: ec.EllipticCurvePublicKey, message: bytes, sig: bytes) -> bool:
+    """The server's acceptance rule for decoded signature bytes (no explanation, no side effects).
+
+    Wycheproof's DER and P1363 vectors are run through this very function.
+    """
+    if not any(sig):  # all zero, or empty
+        return False
+    if len(sig) == RAW_SIGNATURE_BYTES:
+        return _verify_scalars(public_key, message, *_split_raw(sig))
+    if _strict_der_scalars(sig) is None:
+        return False
+    return _verify_der(public_key, message, sig)
+
+
+def judge(kid: str, challenge: bytes, line: bytes, keys: dict, diagnose_max_keys: int = 64) -> Verdict:
+    """The full verdict for the signature line ``line`` (without its newline) sent by ``kid``.
+
+    ``keys`` maps key ids to objects with a ``public_key`` attribute (authdb.AuthKey).
+    """
+    verdict = Verdict(False, "invalid", len(line), None)
+    if len(line) > MAX_SIGNATURE_CHARS:
+        return _reject(verdict, "signature_too_long", chars=len(line), limit=MAX_SIGNATURE_CHARS)
+
+    try:
+        sig = decode_signature_base64(line)
+    except Base64Problem as problem:
+        sig = None
+        base64_problem = problem
+    if sig is not None:
+        verdict.signature_bytes = len(sig)
+        verdict.encoding = "p1363" if len(sig) == RAW_SIGNATURE_BYTES else "der"
+
+    others = _other_keys(keys, kid, diagnose_max_keys)
+    key = keys.get(kid)
+    if key is None:
+        # The real server looks the key up before it decodes anything.
+        verdict.details.update(kid=kid, known=_known_list(keys), trailing_cr=kid.endswith("\r"))
+        if sig is not None:
+            verdict.details["verifies_for"] = _first_key_that_verifies(others, challenge, sig)
+        return _reject(verdict, "unknown_key_id")
+    verdict.details["kid"] = kid
+
+    if sig is None:
+        return _reject(verdict, base64_problem.reason_code, **base64_problem.details)
+    if not sig:
+        return _reject(verdict, "empty_signature")
+    if not any(sig):
+        return _reject(verdict, "all_zero_signature", length=len(sig))
+
+    if len(sig) == RAW_SIGNATURE_BYTES:
+        r, s = _split_raw(sig)
+        if _verify_scalars(key.public_key, challenge, r, s):
+            verdict.accepted = True
+            return verdict
+    else:
+        scalars = _strict_der_scalars(sig)
+        if scalars is None:
+            return _reject_not_der(verdict, key, challenge, sig)
+        r, s = scalars
+        if _verify_der(key.public_key, challenge, sig):
+            verdict.accepted = True
+            return verdict
+
+    mistakes = _diagnose_mismatch(kid, key, others, challenge, r, s)
+    if not mistakes:
+        return _reject(verdict, "signature_mismatch")
+    verdict.details["mistakes"] = mistakes
+    return _reject(verdict, mistakes[0]["code"])
+
+
+def _reject(verdict: Verdict, reason_code: str, **details) -> Verdict:
+    verdict.accepted = False
+    verdict.reason_code = reason_code
+    verdict.details.update(details)
+    return verdict
+
+
+def _split_raw(sig: bytes) -> tuple[int, int]:
+    return int.from_bytes(sig[:SCALAR_BYTES], "big"), int.from_bytes(sig[SCALAR_BYTES:], "big")
+
+
+def _strict_der_scalars(sig: bytes) -> tuple[int, int] | None:
+    """(r, s) when ``sig`` is a DER SEQUENCE of two INTEGERs in canonical form, else None."""
+    try:
+        r, s = decode_dss_signature(sig)
+        canonical = encode_dss_signature(r, s)
+    except ValueError:
+        return None
+    return (r, s) if canonical == sig else None
+
+
+def _verify_der(public_key, message: bytes, der: bytes) -> bool:
+    try:
+        public_key.verify(der, message, _ECDSA_SHA256)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _verify_scalars(public_key, message: bytes, r: int, s: int) -> bool:
+    return _verify_der(public_key, message, encode_dss_signature(r, s))
+
+
+def _reject_not_der(verdict: Verdict, key, challenge: bytes, sig: bytes) -> Verdict:
+    """A non-64-byte signature that is not DER: most often raw r||s that lost a leading zero."""
+    if RAW_SIGNATURE_BYTES - _MAX_LOST_ZERO_BYTES <= len(sig) < RAW_SIGNATURE_BYTES:
+        unpadded = _find_unpadded_scalars(key.public_key, challenge, sig)
+        return _reject(
+            verdict,
+            "short_raw_signature",
+            length=len(sig),
+            missing=RAW_SIGNATURE_BYTES - len(sig),
+            unpadded=unpadded or "",
+        )
+    return _reject(verdict, "malformed_der", length=len(sig), first_byte=f"0x{sig[:1].hex() or '--'}")
+
+
+def _find_unpadded_scalars(public_key, challenge: bytes, sig: bytes) -> str | None:
+    """Which scalar(s) lost leading zero bytes: "r", "s" or "r and s"; None if no padding verifies."""
+    for r_len in range(len(sig) - SCALAR_BYTES, SCALAR_BYTES + 1):
+        r = int.from_bytes(sig[:r_len], "big")
+        s = int.from_bytes(sig[r_len:], "big")
+        if _verify_scalars(public_key, challenge, r, s):
+            short = [name for name, n in (("r", r_len), ("s", len(sig) - r_len)) if n < SCALAR_BYTES]
+            return " and ".join(short)
+    return None
+
+
+def _other_keys(keys: dict, kid: str, limit: int) -> list:
+    return [(other_kid, key) for other_kid, key in keys.items() if other_kid != kid][:limit]
+
+
+def _known_list(keys: dict, limit: int = 5) -> str:
+    names = [repr(k) for k in list(keys)[:limit]]
+    more = len(keys) - limit
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "") if names else "none"
+
+
+def _first_key_that_verifies(others: list, challenge: bytes, sig: bytes) -> str | None:
+    for other_kid, other in others:
+        if verify_signature(other.public_key, challenge, sig):
+            return other_kid
+    return None
+
+
+# What clients typically sign instead of the 512 challenge bytes: (mistake code, message).
+def _message_variants(challenge: bytes) -> list[tuple[str | None, bytes]]:
+    return [
+        (None, challenge),
+        ("signed_with_newline", challenge + b"\n"),
+        ("signed_base64_challenge", base64.b64encode(challenge)),
+        ("signed_hex_challenge", binascii.hexlify(challenge)),
+        ("double_hashed", hashlib.sha256(challenge).digest()),
+    ]
+
+
+def _diagnose_mismatch(kid: str, key, others: list, challenge: bytes, r: int, s: int) -> list[dict]:
+    """The first combination of (key, message, scalar order) that verifies, as a list of mistakes."""
+    for candidate_kid, candidate in [(kid, key), *others]:
+        for message_mistake, message in _message_variants(challenge):
+            for swapped, (a, b) in ((False, (r, s)), (True, (s, r))):
+                if candidate_kid == kid and message_mistake is None and not swapped:
+                    continue  # the plain check that already failed
+                if _verify_scalars(candidate.public_key, message, a, b):
+                    mistakes = []
+                    if candidate_kid != kid:
+                        mistakes.append({"code": "wrong_key", "other_kid": candidate_kid})
+                    if message_mistake:
+                        mistakes.append({"code": message_mistake})
+                    if swapped:
+                        mistakes.append({"code": "swapped_r_s"})
+                    return mistakes
+    return []
