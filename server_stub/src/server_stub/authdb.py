@@ -9,6 +9,8 @@ The rules below follow QuestDB's ``AuthUtils.loadAuthDb`` line for line:
 * lines end with ``\\n``, ``\\r\\n`` or ``\\r`` (Java's ``BufferedReader.readLine``);
 * tokens are separated by ASCII whitespace (Java's ``\\s``), leading whitespace
   is ignored, and a token that *starts* with ``#`` ends the line;
+* a U+0085, U+2028 or U+2029 anywhere after the first token makes the whole
+  line read as blank (a quirk of QuestDB's Java regex, see ``_TOKEN``);
 * tokens are read left to right: a 5th token is "Too many tokens", 1 to 3
   tokens are "Was expecting 4 tokens";
 * the type must be exactly ``ec-p-256-sha256``; key ids are case-sensitive
@@ -54,15 +56,15 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 #   * Java's \s is ASCII only: [ \t\n\x0B\f\r]. Python's \s would also match
 #     unicode spaces such as \xa0, so the class is spelled out.
 #   * Java's "." does not match the Java line terminators \n, \r, \x85,
-#     \u2028 and \u2029. If one of them appears after the current token,
-#     matches() fails and the Java loop silently stops reading the line.
-#     The rest group below reproduces that.
+#     \u2028 and \u2029, so matches() fails if one of them appears after
+#     the current token, and the Java loop then silently stops reading the
+#     line. The first match covers the whole line, so such a character
+#     anywhere after the first token makes the line read as blank (no
+#     error!). The "rest" group below reproduces that.
 _JAVA_SPACE = " \t\n\x0b\x0c\r"
 _TOKEN = re.compile(rf"[{_JAVA_SPACE}]*([^{_JAVA_SPACE}]+)([^\n\r\x85\u2028\u2029]*)")
 
-_BASE64URL_ALPHABET = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-)
+_BASE64URL_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,7 @@ def decode_base64url(token: str) -> bytes:
             raise ValueError(f"{char!r} is not a base64url character")
     remainder = len(body) % 4
     if remainder == 1:
-        raise ValueError(
-            f"length {len(body)} is not a valid base64 length "
-            "(the last unit has a single character)"
-        )
+        raise ValueError(f"length {len(body)} is not a valid base64 length (the last unit has a single character)")
     if padding:
         # Only "xx==" and "xxx=" are correctly padded final units.
         expected = {2: "==", 3: "="}.get(remainder)
@@ -155,16 +154,12 @@ def load_auth_db(path: str | os.PathLike[str]) -> dict[str, AuthKey]:
         with open(name, "rb") as file:
             data = file.read()
     except OSError as exc:
-        raise AuthFileError(
-            name, 0, f"cannot read file: {exc.strerror or exc}"
-        ) from exc
+        raise AuthFileError(name, 0, f"cannot read file: {exc.strerror or exc}") from exc
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = len(_LINE_BREAK.split(data[: exc.start].decode("utf-8")))
-        raise AuthFileError(
-            name, line, f"invalid UTF-8 at byte offset {exc.start}: {exc.reason}"
-        ) from exc
+        raise AuthFileError(name, line, f"invalid UTF-8 at byte offset {exc.start}: {exc.reason}") from exc
     return parse_auth_db(text, name)
 
 
@@ -199,9 +194,7 @@ def _parse_key(tokens: list[str], line: int, seen: dict[str, AuthKey]) -> AuthKe
     try:
         public_key = EllipticCurvePublicNumbers(x, y, SECP256R1()).public_key()
     except ValueError as exc:
-        raise ValueError(
-            f"Invalid public key for keyId {kid}: point (x, y) is not on the P-256 curve"
-        ) from exc
+        raise ValueError(f"Invalid public key for keyId {kid}: point (x, y) is not on the P-256 curve") from exc
     return AuthKey(kid, x, y, line, public_key, x_b64, y_b64)
 
 
@@ -210,7 +203,5 @@ def _decode_coordinate(kid: str, name: str, token: str) -> int:
     try:
         raw = decode_base64url(token)
     except ValueError as exc:
-        raise ValueError(
-            f"Invalid base64url {name} coordinate for keyId {kid}: {exc}"
-        ) from exc
+        raise ValueError(f"Invalid base64url {name} coordinate for keyId {kid}: {exc}") from exc
     return int.from_bytes(raw, "big")

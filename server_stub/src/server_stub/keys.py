@@ -104,9 +104,7 @@ def load_jwk(path: str | os.PathLike[str]) -> dict:
         with open(name, encoding="utf-8") as file:
             jwk = json.load(file)
     except OSError as exc:
-        raise ValueError(
-            f"{name}: cannot read JWK file: {exc.strerror or exc}"
-        ) from exc
+        raise ValueError(f"{name}: cannot read JWK file: {exc.strerror or exc}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{name}: not a JSON file: {exc}") from exc
     try:
@@ -136,9 +134,7 @@ def write_keypair(kid: str, out_dir: str | os.PathLike[str]) -> tuple[Path, Path
     auth_path = out / f"{kid}.auth.txt"
     existing = [str(p) for p in (jwk_path, auth_path) if os.path.lexists(p)]
     if existing:
-        raise FileExistsError(
-            f"refusing to overwrite existing file(s): {', '.join(existing)}"
-        )
+        raise FileExistsError(f"refusing to overwrite existing file(s): {', '.join(existing)}")
 
     out.mkdir(parents=True, exist_ok=True)
     jwk = generate_jwk(kid)
@@ -171,12 +167,8 @@ def add_keys_commands(subparsers: argparse._SubParsersAction) -> None:
         description="Write OUT/KID.jwk.json (private, mode 0600) and OUT/KID.auth.txt, "
         "then print the auth-file line. Exit 1 if refused.",
     )
-    gen.add_argument(
-        "--kid", required=True, help="key id (a single token, usable as a file name)"
-    )
-    gen.add_argument(
-        "--out", required=True, type=Path, help="output directory (created if missing)"
-    )
+    gen.add_argument("--kid", required=True, help="key id (a single token, usable as a file name)")
+    gen.add_argument("--out", required=True, type=Path, help="output directory (created if missing)")
     gen.set_defaults(func=_cmd_gen)
 
     check = commands.add_parser(
@@ -243,10 +235,11 @@ def _checked_private_key(jwk: object) -> EllipticCurvePrivateKey:
         raise ValueError("JWK must be a JSON object")  # noqa: TRY004
     for member, expected in (("kty", "EC"), ("crv", "P-256")):
         if jwk.get(member) != expected:
-            raise ValueError(
-                f"JWK {member!r} must be {expected!r}, got {jwk.get(member)!r}"
-            )
-    _check_kid_token(jwk.get("kid"))
+            raise ValueError(f"JWK {member!r} must be {expected!r}, got {jwk.get(member)!r}")
+    try:
+        _check_kid_token(jwk.get("kid"))
+    except ValueError as exc:
+        raise ValueError(f"JWK 'kid': {exc}") from exc
     d, x, y = (_jwk_integer(jwk, member) for member in ("d", "x", "y"))
     try:
         private_key = derive_private_key(d, SECP256R1())
@@ -270,8 +263,7 @@ def _jwk_integer(jwk: dict, member: str) -> int:
         else:
             got = f"a JSON {type(value).__name__}"
         raise ValueError(
-            f"JWK {member!r} must be {COORDINATE_CHARS} characters of unpadded "
-            f"base64url (32 bytes), got {got}"
+            f"JWK {member!r} must be {COORDINATE_CHARS} characters of unpadded base64url (32 bytes), got {got}"
         )
     try:
         raw = decode_base64url(value)
