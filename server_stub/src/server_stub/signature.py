@@ -65,6 +65,8 @@ class Base64Problem(ValueError):
 
 def decode_signature_base64(text: bytes) -> bytes:
     """Decode like the server: standard alphabet, trailing '=' stripped, len % 4 == 1 invalid."""
+    if text.endswith(b"\r"):  # "sig==\r": name the \r, not the '=' that it keeps from being stripped
+        return _raise_bad_char(b"\r", len(text) - 1)
     stripped = text.rstrip(b"=")
     bad = _NOT_STANDARD_BASE64.search(stripped)
     if bad:

@@ -1,0 +1,112 @@
+"""`python -m server_stub serve` as other tools script it: one JSON line, events, signals, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from wire import b64, closed_by_peer, handshake, raw_signature
+
+
+class Serve:
+    """A `serve` subprocess; .host/.port from its listening line."""
+
+    def __init__(self, auth_db, events, *extra):
+        self.cmd = [sys.executable, "-m", "server_stub", "serve", "--auth-db", str(auth_db),
+                    "--port", "0", "--events", str(events), *extra]
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.listening = json.loads(self.proc.stdout.readline())
+        self.host, self.port = self.listening["host"], self.listening["port"]
+
+    def stop(self, signum=signal.SIGTERM):
+        self.proc.send_signal(signum)
+        out, err = self.proc.communicate(timeout=10)
+        return self.proc.returncode, out, err
+
+
+@pytest.fixture
+def serve(two_keys, tmp_path):
+    started = []
+
+    def start(*extra):
+        started.append(Serve(two_keys[0], tmp_path / "events.jsonl", *extra))
+        return started[-1]
+
+    yield start
+    for s in started:
+        if s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.communicate(timeout=10)
+
+
+def read_events(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_listening_line_then_events_flushed_on_sigterm(serve, two_keys, tmp_path):
+    server = serve()
+    assert server.listening == {"event": "listening", "host": "127.0.0.1", "port": server.port}
+    alice = two_keys[1]["alice"]
+    sock = handshake(server, "alice", lambda c: b64(raw_signature(alice, c)), after_signature=b"t a=1i\nt a=2i\n")
+    sock.sendall(b"t a=3i\n")
+    sock.close()
+    bad = handshake(server, "alice", lambda c: b"AAAA")
+    assert closed_by_peer(bad)
+    code, out, err = server.stop()
+    assert (code, out) == (0, ""), err
+    events = read_events(tmp_path / "events.jsonl")
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "listening" and kinds[-1] == "stopped"
+    assert [e["columns"]["a"]["value"] for e in events if e["event"] == "row"] == [1, 2, 3]
+    assert [e["accepted"] for e in events if e["event"] == "auth"] == [True, False]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_stop_mid_handshake_records_the_open_connection(serve, tmp_path, signum):
+    server = serve()
+    sock = socket.create_connection((server.host, server.port), timeout=5)
+    sock.sendall(b"ali")
+    code, _, err = server.stop(signum)
+    assert code == 0, err
+    events = read_events(tmp_path / "events.jsonl")
+    (auth,) = [e for e in events if e["event"] == "auth"]
+    (close,) = [e for e in events if e["event"] == "close"]
+    assert (auth["reason_code"], close["cause"]) == ("server_stop", "server_stop")
+
+
+def test_bad_auth_file_exits_2_with_file_and_line(tmp_path):
+    auth = tmp_path / "auth.txt"
+    auth.write_text("# comment\nalice ec-p-256-sha256 onlythree\n")
+    proc = subprocess.run([sys.executable, "-m", "server_stub", "serve", "--auth-db", str(auth)],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.strip() == f"{auth}:2: Was expecting 4 tokens"
+
+
+def test_binds_loopback_by_default(serve):
+    assert serve().host == "127.0.0.1"
+
+
+def test_keys_gen_then_serve_accepts_that_key(tmp_path):
+    out = tmp_path / "keys"
+    gen = subprocess.run([sys.executable, "-m", "server_stub", "keys", "gen", "--kid", "k1", "--out", str(out)],
+                         capture_output=True, text=True, timeout=30)
+    assert gen.returncode == 0, gen.stderr
+    jwk_path = out / "k1.jwk.json"
+    assert os.stat(jwk_path).st_mode & 0o777 == 0o600
+    auth = tmp_path / "auth.txt"
+    auth.write_text(gen.stdout)
+    server = Serve(auth, tmp_path / "ev.jsonl")
+    try:
+        jwk = json.loads(jwk_path.read_text())
+        handshake(server, "k1", lambda c: b64(raw_signature(jwk, c))).close()
+    finally:
+        server.stop()
+    assert [e["accepted"] for e in read_events(tmp_path / "ev.jsonl") if e["event"] == "auth"] == [True]
