@@ -8,9 +8,9 @@ import socket
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from wire import TIMEOUT, b64, connect, raw_signature, read_line
 
 from server_stub import run_stub
-from wire import TIMEOUT, b64, connect, raw_signature, read_line
 
 HANDSHAKE_TIMEOUT = 0.2
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

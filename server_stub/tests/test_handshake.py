@@ -12,9 +12,9 @@ import hashlib
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from wire import b64, closed_by_peer, connect, der_signature, handshake, raw_signature, read_line
 
 from server_stub import run_stub
-from wire import b64, closed_by_peer, connect, der_signature, handshake, raw_signature, read_line
 
 ROWS = b"weather,city=Paris temp=21.5,ok=t 1700000000000000000\n"
 
@@ -230,7 +230,11 @@ def test_short_raw_signature_names_the_unpadded_scalar(two_keys, alice, scalar):
 
 
 def test_malformed_der(stub, alice):
-    auth = rejected(stub, handshake(stub, "alice", lambda c: b64(der_signature(alice, c) + b"\x00")), "malformed_der")
+    def answer(challenge):
+        der = der_signature(alice, challenge)
+        return b64(der[:1] + bytes([der[1] - 1]) + der[2:])  # SEQUENCE length one byte short
+
+    auth = rejected(stub, handshake(stub, "alice", answer), "malformed_der")
     assert auth["encoding"] == "der"
 
 

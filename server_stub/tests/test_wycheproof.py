@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import shared_dir
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from server_stub.signature import verify_signature
-
-from conftest import shared_dir
 
 FILES = {
     "der": "ecdsa_secp256r1_sha256_test.json",

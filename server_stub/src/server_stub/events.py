@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import IO, Callable
+from collections.abc import Callable
+from typing import IO
 
 
 class EventLog:
@@ -19,7 +20,7 @@ class EventLog:
         self._changed = threading.Condition()
 
     @classmethod
-    def to_file(cls, path, keep_in_memory: bool = False) -> "EventLog":
+    def to_file(cls, path, keep_in_memory: bool = False) -> EventLog:
         return cls(open(path, "w", encoding="utf-8", buffering=1 << 16), keep_in_memory, owns_stream=True)
 
     def emit(self, event: dict) -> None:

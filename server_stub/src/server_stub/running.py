@@ -38,7 +38,7 @@ class RunningStub:
         self.host: str | None = None
         self.port: int | None = None
 
-    def start(self) -> "RunningStub":
+    def start(self) -> RunningStub:
         self._thread.start()
         future = asyncio.run_coroutine_threadsafe(self._server.start(), self._loop)
         self.host, self.port = future.result(timeout=10)
@@ -53,7 +53,7 @@ class RunningStub:
         self._loop.close()
         self.log.close()
 
-    def __enter__(self) -> "RunningStub":
+    def __enter__(self) -> RunningStub:  # noqa: PYI034 (the started stub is self)
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -52,7 +52,7 @@ class StubConfig:
 
 
 class Connection(asyncio.Protocol):
-    def __init__(self, server: "StubServer", conn_id: int):
+    def __init__(self, server: StubServer, conn_id: int):
         self.server = server
         self.conn = conn_id
         self.state = "KEY_ID"

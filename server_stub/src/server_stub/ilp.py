@@ -1,0 +1,612 @@
+"""InfluxDB Line Protocol (ILP) rows, as QuestDB's ILP-over-TCP server reads them.
+
+One row per line::
+
+    row        = table {"," tag} [" " field {"," field} [" " timestamp]] {" "}
+    tag        = name "=" name                  (tag value may be empty)
+    field      = name "=" value
+
+    name       = run of characters up to the first unescaped " ", "," or "=";
+                 a backslash makes the next character literal ("\\ ", "\\,",
+                 "\\=", "\\\\"); a name can never hold a line end character
+
+    value      = integer | float | string | boolean | timestamp column
+    integer    = ["-"] digits "i"                      64-bit signed
+    float      = ["-"] (digits ["." [digits]] | "." digits) [("e"|"E") ["+"|"-"] digits]
+               | "NaN" | "Infinity" | "-Infinity"      (a bare "123" is a float)
+    string     = '"' {character | "\\" character} '"'  backslash makes the next
+                                                       character literal, even a
+                                                       line end; an unescaped LF
+                                                       or CR is an error
+    boolean    = t | T | true | True | TRUE | f | F | false | False | FALSE
+    column ts  = ["-"] digits ("t" | "n" | "m")         microseconds | nanoseconds | milliseconds
+    timestamp  = ["-"] digits ["n" | "t" | "m"]         designated timestamp; bare means nanoseconds
+
+Lines end at LF or CR, so CR LF gives an empty line in between; empty lines are
+skipped.  A double quote opens a string only right after the "=" of a field, and
+inside such a string a backslash-escaped LF or CR belongs to the string, so
+splitting a stream into lines has to know where strings are (see IlpStream).
+
+Parsed rows are JSON-ready dicts::
+
+    {"table": "cpu",
+     "symbols": {"host": "a"},                                  # tags, in order
+     "columns": {"usage": {"type": "float", "value": 1.5},     # fields, in order
+                 "at": {"type": "timestamp", "value": 5, "unit": "us"}},
+     "timestamp": {"value": 1700000000000000000, "unit": "ns"}}  # or None
+
+Non-finite floats are the strings "NaN", "Infinity" and "-Infinity" so that the
+row stays valid JSON.  Decisions where the protocol leaves room:
+
+* A row needs a table name and at least one field or tag.  A tags-only row
+  cannot carry a designated timestamp: in "t,a=b 123" the "123" is read as a
+  field with no "=", which is an error (as in QuestDB's own parser).
+* Sections are separated by exactly one space; trailing spaces are ignored.
+* An empty tag value is an empty-string symbol; an empty field value is an
+  error.  An unescaped "=" in a table name or tag value is an error.
+* The same name twice in one row: the last value wins, keeping the position of
+  the first.  A field named like a tag replaces that tag (they are both columns).
+* A float literal too large for a double (e.g. 1e999) reads as Infinity.
+* Error offsets are 0-based character offsets into the decoded line, except for
+  invalid UTF-8, which is reported by byte offset.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import NoReturn
+
+__all__ = ["IlpLineError", "IlpStream", "format_row", "parse_line"]
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+_BOOLEANS = {
+    "t": True, "T": True, "true": True, "True": True, "TRUE": True,
+    "f": False, "F": False, "false": False, "False": False, "FALSE": False,
+}
+_NON_FINITE_FLOATS = ("NaN", "Infinity", "-Infinity")
+# Timestamp units by the suffix after the digits, for timestamp columns and
+# the designated timestamp alike (which without a suffix is in nanoseconds).
+_UNIT_BY_SUFFIX = {"n": "ns", "t": "us", "m": "ms"}
+_SUFFIX_BY_UNIT = {"ns": "n", "us": "t", "ms": "m"}
+
+# [0-9] rather than \d: \d would also accept non-ASCII digits such as "٣".
+_FLOAT_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+# Runs of characters that need no attention in the character scanner.
+_NAME_RUN_RE = re.compile(r"[^ ,=\\\n\r]*")
+_STRING_RUN_RE = re.compile(r'[^"\\\n\r]*')
+_RAW_VALUE_RE = re.compile(r"[^, \n\r]*")
+
+_NAME_ESCAPES = str.maketrans({"\\": "\\\\", " ": "\\ ", ",": "\\,", "=": "\\="})
+_STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\\n", "\r": "\\\r"})
+
+
+class IlpLineError(ValueError):
+    """A malformed ILP line.
+
+    The message says what is wrong and where; ``offset`` is the same position
+    as a number (character offset, or byte offset for invalid UTF-8).
+    """
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+class _BadValue(Exception):
+    """A value's text has no valid form; the caller adds where it was."""
+
+
+def _fail(problem: str, offset: int) -> NoReturn:
+    raise IlpLineError(f"{problem} (at char {offset})", offset)
+
+
+# ---------------------------------------------------------------------------
+# Values
+
+
+def _int64(digits: str, what: str) -> int:
+    # ASCII digits after an optional minus: int() alone would also take "+1",
+    # " 1", "1_000" and non-ASCII digits such as "٣".
+    unsigned = digits.removeprefix("-")
+    if not (unsigned.isascii() and unsigned.isdigit()):
+        raise _BadValue(f"invalid {what}")
+    # Anything longer than "-9223372036854775808" is out of range; checking the
+    # length first also keeps int() away from its limit on huge digit strings.
+    value = int(digits) if len(digits) <= 20 else INT64_MAX + 1
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise _BadValue(f"{what} out of 64-bit signed range")
+    return value
+
+
+def _json_float(value: float) -> float | str:
+    """A float as JSON can carry it: non-finite values become strings."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def _parse_field_value(text: str) -> dict:
+    """Type a field value (anything but a quoted string) by its form."""
+    # Booleans first: "t" and "f" would otherwise look like unit suffixes.
+    boolean = _BOOLEANS.get(text)
+    if boolean is not None:
+        return {"type": "boolean", "value": boolean}
+    suffix = text[-1:]
+    if suffix == "i":
+        return {"type": "integer", "value": _int64(text[:-1], "integer")}
+    if suffix in _UNIT_BY_SUFFIX:
+        value = _int64(text[:-1], "timestamp")
+        return {"type": "timestamp", "value": value, "unit": _UNIT_BY_SUFFIX[suffix]}
+    if _FLOAT_RE.fullmatch(text):
+        value = float(text)
+        # isfinite first: the common finite case then needs no further call.
+        return {"type": "float", "value": value if math.isfinite(value) else _json_float(value)}
+    if text in _NON_FINITE_FLOATS:
+        return {"type": "float", "value": text}
+    raise _BadValue("unknown value form")
+
+
+def _parse_timestamp(text: str) -> dict:
+    """The designated timestamp: digits with an optional n/t/m unit."""
+    unit = _UNIT_BY_SUFFIX.get(text[-1:])
+    digits = text if unit is None else text[:-1]
+    return {"value": _int64(digits, "timestamp"), "unit": unit or "ns"}
+
+
+# ---------------------------------------------------------------------------
+# Parsing a line
+
+
+def parse_line(line: bytes) -> dict:
+    """Parse one ILP line (without its line end) into a row dict.
+
+    Accepts bytes or bytearray.  Raises IlpLineError if the line is malformed.
+    """
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IlpLineError(f"invalid UTF-8 (at byte {exc.start})", exc.start) from None
+    if _is_plain(text):
+        row = _parse_plain(text)
+        if row is not None:
+            return row
+    return _parse_scanned(text)
+
+
+def _is_plain(text: str) -> bool:
+    """No escapes, no strings and no stray line ends: plain splitting is exact."""
+    return "\\" not in text and '"' not in text and "\n" not in text and "\r" not in text
+
+
+def _parse_plain(text: str) -> dict | None:
+    """Fast path for a line with no escapes and no strings.
+
+    With no backslash and no double quote every space, comma and equals sign is
+    a separator, so plain splitting is exact.  Returns None for anything
+    unusual (including every error); the scanner then decides, and words the
+    error.
+    """
+    sections = text.rstrip(" ").split(" ")
+    if len(sections) == 2:
+        head, fields = sections
+        stamp = None
+    elif len(sections) == 3:
+        head, fields, stamp = sections
+    else:
+        return None
+
+    table, *tags = head.split(",")
+    if not table or "=" in table:
+        return None
+    symbols = {}
+    for tag in tags:
+        key, equals, value = tag.partition("=")
+        if not key or not equals or "=" in value:
+            return None
+        symbols[key] = value
+
+    columns = {}
+    try:
+        for field in fields.split(","):
+            key, equals, raw = field.partition("=")
+            if not key or not equals:
+                return None
+            if symbols:
+                symbols.pop(key, None)
+            columns[key] = _parse_field_value(raw)
+        timestamp = None if stamp is None else _parse_timestamp(stamp)
+    except _BadValue:
+        return None
+    return {"table": table, "symbols": symbols, "columns": columns, "timestamp": timestamp}
+
+
+def _parse_scanned(text: str) -> dict:
+    """Character scanner for any line: handles escapes and strings, and words errors."""
+    if not text:
+        _fail("empty line", 0)
+    end = len(text)
+
+    table, pos = _read_name(text, 0, "table name")
+    if not table:
+        _fail("missing table name", 0)
+    if pos < end and text[pos] == "=":
+        _fail("unescaped '=' in table name", pos)
+
+    symbols = {}
+    while pos < end and text[pos] == ",":
+        key_pos = pos + 1
+        key, pos = _read_name(text, key_pos, "tag key")
+        if not key:
+            _fail("empty tag key", key_pos)
+        if pos == end or text[pos] != "=":
+            _fail(f"missing '=' after tag key {key!r}", pos)
+        value, pos = _read_name(text, pos + 1, f"value of tag {key!r}")
+        if pos < end and text[pos] == "=":
+            _fail(f"unescaped '=' in value of tag {key!r}", pos)
+        symbols[key] = value
+
+    # pos is now at the end of the line or at the space before the fields.
+    if not text[pos:].strip(" "):
+        if not symbols:
+            _fail("line has no fields or tags", pos)
+        return {"table": table, "symbols": symbols, "columns": {}, "timestamp": None}
+
+    columns, pos = _read_fields(text, pos + 1, symbols)
+    timestamp = _read_designated_timestamp(text, pos)
+    return {"table": table, "symbols": symbols, "columns": columns, "timestamp": timestamp}
+
+
+def _read_name(text: str, pos: int, what: str) -> tuple[str, int]:
+    """Read a name (table, tag key or value, field key) starting at pos.
+
+    Stops at the first unescaped space, comma or equals sign, or at the end of
+    the line; returns the unescaped name and the position where it stopped.
+    """
+    pieces = []
+    while True:
+        run = _NAME_RUN_RE.match(text, pos)
+        pieces.append(run.group())
+        pos = run.end()
+        if pos == len(text) or text[pos] in " ,=":
+            return "".join(pieces), pos
+        if text[pos] == "\\":
+            if pos + 1 == len(text):
+                _fail(f"backslash at end of line in {what}", pos)
+            escaped = text[pos + 1]
+            if escaped in "\n\r":
+                _fail(f"line end character in {what}", pos + 1)
+            pieces.append(escaped)
+            pos += 2
+        else:
+            _fail(f"line end character in {what}", pos)
+
+
+def _read_fields(text: str, pos: int, symbols: dict) -> tuple[dict, int]:
+    """Read the comma-separated fields starting at pos.
+
+    Returns the columns and the position just after them (end of line or the
+    space before the timestamp).  A field named like a tag replaces the tag.
+    """
+    end = len(text)
+    columns = {}
+    while True:
+        key_pos = pos
+        key, pos = _read_name(text, pos, "field key")
+        if not key:
+            _fail("empty field key", key_pos)
+        if pos == end or text[pos] != "=":
+            hint = " (a designated timestamp needs at least one field)" if not columns else ""
+            _fail(f"missing '=' after field key {key!r}{hint}", pos)
+        value_pos = pos + 1
+        if text.startswith('"', value_pos):
+            value, pos = _read_string(text, value_pos, key)
+            if pos < end and text[pos] not in ", ":
+                _fail(f"unexpected character after string value of field {key!r}", pos)
+            column = {"type": "string", "value": value}
+        else:
+            pos = _RAW_VALUE_RE.match(text, value_pos).end()
+            if pos < end and text[pos] in "\n\r":
+                _fail(f"line end character in value of field {key!r}", pos)
+            raw = text[value_pos:pos]
+            try:
+                column = _parse_field_value(raw)
+            except _BadValue as exc:
+                _fail(f"{exc} in field {key!r}: {raw!r}", value_pos)
+        symbols.pop(key, None)
+        columns[key] = column
+        if pos == end or text[pos] == " ":
+            return columns, pos
+        pos += 1  # skip the comma
+
+
+def _read_string(text: str, quote_pos: int, key: str) -> tuple[str, int]:
+    """Read the quoted string whose opening quote is at quote_pos.
+
+    Returns the unescaped string and the position just after the closing quote.
+    """
+    pieces = []
+    pos = quote_pos + 1
+    while True:
+        run = _STRING_RUN_RE.match(text, pos)
+        pieces.append(run.group())
+        pos = run.end()
+        if pos == len(text):
+            _fail(f"unterminated string in field {key!r}", quote_pos)
+        char = text[pos]
+        if char == '"':
+            return "".join(pieces), pos + 1
+        if char == "\\":
+            if pos + 1 == len(text):
+                _fail(f"unterminated string in field {key!r}", quote_pos)
+            # The escaped character is taken as is, even a line end.
+            pieces.append(text[pos + 1])
+            pos += 2
+        else:
+            _fail(f"unescaped line end inside string of field {key!r}", pos)
+
+
+def _read_designated_timestamp(text: str, pos: int) -> dict | None:
+    """Read the optional timestamp after the space at pos; trailing spaces are fine."""
+    if pos == len(text):
+        return None
+    rest = text[pos + 1:]
+    if not rest.strip(" "):
+        return None
+    token, _, tail = rest.partition(" ")
+    token_pos = pos + 1
+    if not token:
+        _fail("more than one space before the timestamp", token_pos)
+    if tail.strip(" "):
+        _fail("unexpected text after the timestamp", token_pos + len(token) + 1)
+    try:
+        return _parse_timestamp(token)
+    except _BadValue as exc:
+        _fail(f"{exc}: {token!r}", token_pos)
+
+
+# ---------------------------------------------------------------------------
+# Formatting a row
+
+
+def format_row(row: dict) -> str:
+    """Write a row dict as one ILP line, without a line end: the inverse of parse_line.
+
+    Raises ValueError for rows that no line could express (empty table name or
+    key, a line end in a name, no fields and no tags, a timestamp without
+    fields, an unknown type or unit, an integer outside 64 bits).
+    """
+    symbols = row.get("symbols") or {}
+    columns = row.get("columns") or {}
+    timestamp = row.get("timestamp")
+    if not symbols and not columns:
+        raise ValueError("a row needs at least one field or tag")
+    if timestamp is not None and not columns:
+        raise ValueError("a designated timestamp needs at least one field")
+
+    parts = [_escape_name(row["table"], "table name")]
+    for key, value in symbols.items():
+        parts.append(f",{_escape_name(key, 'tag key')}={_escape_name(value, 'tag value', True)}")
+    if columns:
+        fields = (f"{_escape_name(key, 'field key')}={_format_value(column)}"
+                  for key, column in columns.items())
+        parts.append(" " + ",".join(fields))
+    if timestamp is not None:
+        parts.append(f" {_format_integer(timestamp['value'])}{_unit_suffix(timestamp['unit'])}")
+    return "".join(parts)
+
+
+def _escape_name(name: str, what: str, may_be_empty: bool = False) -> str:
+    if not name and not may_be_empty:
+        raise ValueError(f"empty {what}")
+    if "\n" in name or "\r" in name:
+        raise ValueError(f"{what} {name!r} holds a line end, which ILP cannot express")
+    return name.translate(_NAME_ESCAPES)
+
+
+def _format_value(column: dict) -> str:
+    kind = column["type"]
+    value = column["value"]
+    if kind == "integer":
+        return _format_integer(value) + "i"
+    if kind == "float":
+        return _format_float(value)
+    if kind == "string":
+        return '"' + value.translate(_STRING_ESCAPES) + '"'
+    if kind == "boolean":
+        return "true" if value else "false"
+    if kind == "timestamp":
+        return _format_integer(value) + _unit_suffix(column["unit"])
+    raise ValueError(f"unknown column type {kind!r}")
+
+
+def _format_integer(value: int) -> str:
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"{value} is out of 64-bit signed range")
+    return str(value)
+
+
+def _format_float(value: float | str) -> str:
+    if isinstance(value, str):
+        if value not in _NON_FINITE_FLOATS:
+            raise ValueError(f"float value {value!r} is not NaN, Infinity or -Infinity")
+        return value
+    value = _json_float(float(value))
+    # repr gives the shortest text that reads back as the same double.
+    return value if isinstance(value, str) else repr(value)
+
+
+def _unit_suffix(unit: str) -> str:
+    try:
+        return _SUFFIX_BY_UNIT[unit]
+    except KeyError:
+        raise ValueError(f"unknown timestamp unit {unit!r}") from None
+
+
+# ---------------------------------------------------------------------------
+# Splitting a byte stream into lines
+
+_BACKSLASH = ord("\\")
+_QUOTE = ord('"')
+_SPACE = ord(" ")
+_EQUALS = ord("=")
+
+
+class IlpStream:
+    """Turns the bytes of one ILP/TCP connection into rows.
+
+    Like the server, the stream stops at the first malformed line: rows before
+    it are kept, and from then on nothing more is parsed or buffered.
+
+    Line numbers in error reports count non-empty lines only, so line N is the
+    N-th row the client tried to send (CR LF line ends do not count twice).
+    """
+
+    def __init__(self, max_line_bytes: int = 131072) -> None:
+        if max_line_bytes < 1:
+            raise ValueError("max_line_bytes must be positive")
+        self.max_line_bytes = max_line_bytes
+        self._buffer = bytearray()  # the start of the incomplete line
+        self._search_from = 0  # the buffer before this holds no unexamined line end
+        self._tracker: _QuoteTracker | None = None  # for the incomplete line, made when needed
+        self._lines_seen = 0
+        self._dead = False
+
+    @property
+    def pending(self) -> int:
+        """Bytes buffered that are not yet a complete line."""
+        return len(self._buffer)
+
+    @property
+    def dead(self) -> bool:
+        """True once a malformed line has stopped the stream."""
+        return self._dead
+
+    def feed(self, data: bytes) -> tuple[list[dict], dict | None]:
+        """Take the next bytes; return the rows of all lines completed by them.
+
+        The second item is None, or the error that stopped the stream:
+        {"line": N, "error": message, "text": the line, at most 200 chars}.
+        After an error every later call returns ([], None).
+        """
+        if self._dead:
+            return [], None
+        buffer = self._buffer
+        buffer += data
+        rows: list[dict] = []
+        start = 0
+        for end in _line_end_positions(buffer, self._search_from):
+            if not self._ends_line(buffer, start, end):
+                continue  # an escaped line end inside a string
+            line = buffer[start:end]
+            start = end + 1
+            self._tracker = None
+            if line:
+                error = self._parse_into(line, rows)
+                if error is not None:
+                    return rows, error
+        del buffer[:start]
+        self._search_from = len(buffer)
+        if len(buffer) > self.max_line_bytes:
+            # Fail now rather than wait for a line end: the buffer stays bounded.
+            self._lines_seen += 1
+            return rows, self._stop(buffer, self._too_long())
+        return rows, None
+
+    def _ends_line(self, buffer: bytearray, start: int, end: int) -> bool:
+        """Whether the LF or CR at end really ends the line that began at start."""
+        # Only a backslash right before it can keep a line end from ending the
+        # line, and only inside a string, which needs a double quote.  An
+        # unescaped line end inside a string still ends the line (as an error).
+        if end == start or buffer[end - 1] != _BACKSLASH:
+            return True
+        if buffer.find(b'"', start, end) < 0:
+            return True
+        if self._tracker is None:
+            self._tracker = _QuoteTracker()
+        return not self._tracker.escaped_in_string(buffer, start, end)
+
+    def _parse_into(self, line: bytearray, rows: list[dict]) -> dict | None:
+        self._lines_seen += 1
+        if len(line) > self.max_line_bytes:
+            return self._stop(line, self._too_long())
+        try:
+            rows.append(parse_line(line))
+        except IlpLineError as exc:
+            return self._stop(line, str(exc))
+        return None
+
+    def _too_long(self) -> str:
+        return f"line too long: more than {self.max_line_bytes} bytes"
+
+    def _stop(self, line: bytearray, message: str) -> dict:
+        self._dead = True
+        # 200 characters take at most 800 bytes of UTF-8; decode no more.
+        text = bytes(line[:800]).decode("utf-8", errors="replace")[:200]
+        self._buffer = bytearray()
+        self._search_from = 0
+        self._tracker = None
+        return {"line": self._lines_seen, "error": message, "text": text}
+
+
+def _line_end_positions(buffer: bytearray, pos: int):
+    """Yield the position of every LF and CR byte from pos on, in order.
+
+    Each byte is searched only once, so a buffer with many lines stays linear.
+    """
+    next_lf = buffer.find(b"\n", pos)
+    next_cr = buffer.find(b"\r", pos)
+    while next_lf >= 0 or next_cr >= 0:
+        if next_cr < 0 or 0 <= next_lf < next_cr:
+            yield next_lf
+            next_lf = buffer.find(b"\n", next_lf + 1)
+        else:
+            yield next_cr
+            next_cr = buffer.find(b"\r", next_cr + 1)
+
+
+class _QuoteTracker:
+    """Follows an incomplete line just far enough to know where strings are.
+
+    A double quote opens a string only in the fields (after the first
+    unescaped space) and right after an unescaped "=".  The state is kept
+    between feeds so that a long line is never rescanned from its start.
+    Escapes are followed byte by byte: UTF-8 continuation bytes are never
+    ASCII, so skipping one byte after a backslash is enough.
+    """
+
+    def __init__(self) -> None:
+        self.scanned = 0  # bytes of the line already followed
+        self.in_fields = False
+        self.in_string = False
+        self.after_equals = False
+
+    def escaped_in_string(self, buffer: bytearray, start: int, end: int) -> bool:
+        """Follow the line up to end; True if the byte at end is escaped inside a string."""
+        pos = start + self.scanned
+        while pos < end:
+            byte = buffer[pos]
+            if byte == _BACKSLASH:
+                if pos + 1 == end:
+                    if not self.in_string:
+                        return False  # an escaped line end outside strings ends the line
+                    self.scanned = end + 1 - start
+                    self.after_equals = False
+                    return True
+                pos += 2
+                self.after_equals = False
+                continue
+            if self.in_string:
+                self.in_string = byte != _QUOTE
+            elif byte == _QUOTE:
+                self.in_string = self.in_fields and self.after_equals
+            elif byte == _SPACE:
+                self.in_fields = True
+            self.after_equals = byte == _EQUALS and not self.in_string
+            pos += 1
+        self.scanned = end - start
+        return False

@@ -1,0 +1,804 @@
+"""Tests for server_stub.ilp: the ILP line parser, formatter and stream splitter."""
+
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from server_stub import ilp
+from server_stub.ilp import IlpLineError, IlpStream, format_row, parse_line
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+def field(line: bytes, name: str = "f") -> dict:
+    """The parsed column `name` of a line."""
+    return parse_line(line)["columns"][name]
+
+
+def parse_error(line: bytes) -> str:
+    with pytest.raises(IlpLineError) as info:
+        parse_line(line)
+    return str(info.value)
+
+
+def feed_all(stream: IlpStream, chunks) -> tuple[list[dict], dict | None]:
+    """Feed chunks in order; collect rows and the first error."""
+    rows, first_error = [], None
+    for chunk in chunks:
+        new_rows, error = stream.feed(chunk)
+        rows += new_rows
+        first_error = first_error or error
+        assert stream.pending <= stream.max_line_bytes
+    return rows, first_error
+
+
+def as_json(row: dict) -> str:
+    """Canonical JSON text of a row: equal text means equal types, values and order."""
+    return json.dumps(row, allow_nan=False, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------------------
+# Row shape
+
+
+def test_full_row_shape():
+    line = b'cpu,host=a,region=eu usage=1.5,n=2i,msg="hi",ok=t,at=5t 1700000000000000000'
+    assert parse_line(line) == {
+        "table": "cpu",
+        "symbols": {"host": "a", "region": "eu"},
+        "columns": {
+            "usage": {"type": "float", "value": 1.5},
+            "n": {"type": "integer", "value": 2},
+            "msg": {"type": "string", "value": "hi"},
+            "ok": {"type": "boolean", "value": True},
+            "at": {"type": "timestamp", "value": 5, "unit": "us"},
+        },
+        "timestamp": {"value": 1700000000000000000, "unit": "ns"},
+    }
+
+
+def test_tags_only_row():
+    assert parse_line(b"t,a=b,c=d") == {
+        "table": "t",
+        "symbols": {"a": "b", "c": "d"},
+        "columns": {},
+        "timestamp": None,
+    }
+
+
+def test_parse_line_accepts_bytearray():
+    assert field(bytearray(b"t f=1i")) == {"type": "integer", "value": 1}
+
+
+# ---------------------------------------------------------------------------
+# Integers
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("0i", 0),
+        ("42i", 42),
+        ("-42i", -42),
+        ("007i", 7),
+        ("-9223372036854775808i", INT64_MIN),
+        ("9223372036854775807i", INT64_MAX),
+    ],
+)
+def test_integer(text, value):
+    column = field(b"t f=" + text.encode())
+    assert column == {"type": "integer", "value": value}
+    assert type(column["value"]) is int
+
+
+@pytest.mark.parametrize(
+    "text", ["9223372036854775808i", "-9223372036854775809i", "1" * 5000 + "i"]
+)
+def test_integer_overflow_is_an_error(text):
+    message = parse_error(b"t f=" + text.encode())
+    assert "out of 64-bit signed range" in message
+    assert "'f'" in message
+
+
+@pytest.mark.parametrize(
+    "text", ["i", "-i", "1.5i", "+1i", "1_000i", "0x10i", "١i", "1e3i", "--1i"]
+)
+def test_invalid_integer_is_an_error(text):
+    assert "invalid integer" in parse_error(b"t f=" + text.encode())
+
+
+# ---------------------------------------------------------------------------
+# Floats
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1.5", 1.5),
+        ("-1.5", -1.5),
+        ("1e10", 1e10),
+        ("1.5E-3", 1.5e-3),
+        ("1E+3", 1000.0),
+        (".5", 0.5),
+        ("-.5", -0.5),
+        ("5.", 5.0),
+        ("123", 123.0),
+        ("0", 0.0),
+        ("-0.0", -0.0),
+        ("1.7976931348623157e308", 1.7976931348623157e308),
+        ("5e-324", 5e-324),
+    ],
+)
+def test_float(text, value):
+    column = field(b"t f=" + text.encode())
+    assert column == {"type": "float", "value": value}
+    assert type(column["value"]) is float
+    assert math.copysign(1, column["value"]) == math.copysign(1, value)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("NaN", "NaN"), ("Infinity", "Infinity"), ("-Infinity", "-Infinity"), ("1e999", "Infinity"),
+     ("-1e999", "-Infinity")],
+)
+def test_non_finite_float_is_a_json_string(text, value):
+    assert field(b"t f=" + text.encode()) == {"type": "float", "value": value}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1.2.3", "abc", "+1.5", "+Infinity", "-NaN", "nan", "inf", "-inf", "infinity", "INFINITY",
+     "1e", "e5", ".", "-", "1_0", "١", "1.5x", "0x1p3", "1 5"],
+)
+def test_invalid_float_is_an_error(text):
+    message = parse_error(b"t f=" + text.encode() + b",g=1")
+    assert "unknown value form" in message or "invalid" in message
+
+
+# ---------------------------------------------------------------------------
+# Strings
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        (b'"hello"', "hello"),
+        (b'""', ""),
+        (b'"a \\"quoted\\" word"', 'a "quoted" word'),
+        (b'"back\\\\slash"', "back\\slash"),
+        (b'"two\\\nlines"', "two\nlines"),
+        (b'"carriage\\\rreturn"', "carriage\rreturn"),
+        (b'"other \\x escape"', "other x escape"),
+        (b'"ends with backslash\\\\"', "ends with backslash\\"),
+        (b'"spaces, commas=equals"', "spaces, commas=equals"),
+        (b'"caf\xc3\xa9 \xf0\x9f\x9a\x80"', "café 🚀"),
+    ],
+)
+def test_string(raw, value):
+    assert field(b"t f=" + raw + b",g=1i 5") == {"type": "string", "value": value}
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b"\r"])
+def test_unescaped_line_end_in_string_is_an_error(line_end):
+    message = parse_error(b't f="one' + line_end + b'two"')
+    assert "unescaped line end inside string of field 'f'" in message
+
+
+@pytest.mark.parametrize("raw", [b'"abc', b'"abc\\"', b'"abc\\', b'"'])
+def test_unterminated_string_is_an_error(raw):
+    assert "unterminated string in field 'f' (at char 4)" in parse_error(b"t f=" + raw)
+
+
+def test_text_after_string_is_an_error():
+    assert "unexpected character after string" in parse_error(b't f="a"b')
+
+
+def test_quote_inside_a_bare_field_value_is_an_error():
+    assert "unknown value form" in parse_error(b't f=a"b"')
+
+
+# ---------------------------------------------------------------------------
+# Booleans
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("t", True), ("T", True), ("true", True), ("True", True), ("TRUE", True),
+     ("f", False), ("F", False), ("false", False), ("False", False), ("FALSE", False)],
+)
+def test_boolean(text, value):
+    column = field(b"t f=" + text.encode())
+    assert column == {"type": "boolean", "value": value}
+    assert type(column["value"]) is bool
+
+
+@pytest.mark.parametrize("text", ["tRUE", "TRue", "yes", "tru", "1b", "fals"])
+def test_invalid_boolean_is_an_error(text):
+    assert "unknown value form" in parse_error(b"t f=" + text.encode())
+
+
+# ---------------------------------------------------------------------------
+# Timestamp columns
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "unit"),
+    [("123t", 123, "us"), ("123n", 123, "ns"), ("123m", 123, "ms"), ("-5t", -5, "us"),
+     ("9223372036854775807n", INT64_MAX, "ns")],
+)
+def test_timestamp_column(text, value, unit):
+    column = field(b"t f=" + text.encode())
+    assert column == {"type": "timestamp", "value": value, "unit": unit}
+
+
+@pytest.mark.parametrize("text", ["9223372036854775808t", "1.5t", "xt", "m", "n", "+1n"])
+def test_invalid_timestamp_column_is_an_error(text):
+    assert "timestamp" in parse_error(b"t f=" + text.encode())
+
+
+# ---------------------------------------------------------------------------
+# Designated timestamp
+
+
+@pytest.mark.parametrize(
+    ("suffix", "value", "unit"),
+    [
+        (b" 1700000000000000000", 1700000000000000000, "ns"),
+        (b" 1700000000000000000n", 1700000000000000000, "ns"),
+        (b" 1700000000000000t", 1700000000000000, "us"),
+        (b" 1700000000000m", 1700000000000, "ms"),
+        (b" -1", -1, "ns"),
+        (b" 0", 0, "ns"),
+        (b" 5   ", 5, "ns"),
+        (b" 5t ", 5, "us"),
+    ],
+)
+def test_designated_timestamp(suffix, value, unit):
+    assert parse_line(b"t f=1i" + suffix)["timestamp"] == {"value": value, "unit": unit}
+
+
+@pytest.mark.parametrize("line", [b"t f=1i", b"t f=1i ", b"t f=1i   ", b'x f="a b"  '])
+def test_designated_timestamp_absent(line):
+    assert parse_line(line)["timestamp"] is None
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        (b"t f=1i 12x", "invalid timestamp: '12x' (at char 7)"),
+        (b"t f=1i 1.5", "invalid timestamp"),
+        (b"t f=1i 9223372036854775808", "timestamp out of 64-bit signed range"),
+        (b"t f=1i  5", "more than one space before the timestamp (at char 7)"),
+        (b"t f=1i 5 6", "unexpected text after the timestamp (at char 9)"),
+        (b"t f=1i g=2i", "invalid timestamp: 'g=2i'"),
+        (b"t,a=b 123", "missing '=' after field key '123' (a designated timestamp needs"),
+    ],
+)
+def test_invalid_designated_timestamp_is_an_error(line, problem):
+    assert problem in parse_error(line)
+
+
+# ---------------------------------------------------------------------------
+# Names, escapes and quotes outside strings
+
+
+@pytest.mark.parametrize(
+    ("line", "table", "symbols", "key"),
+    [
+        (b"my\\ table f=1i", "my table", {}, "f"),
+        (b"my\\,table f=1i", "my,table", {}, "f"),
+        (b"my\\=table f=1i", "my=table", {}, "f"),
+        (b"my\\\\table f=1i", "my\\table", {}, "f"),
+        (b"t,tag\\ key=v f=1i", "t", {"tag key": "v"}, "f"),
+        (b"t,tag\\,key=v f=1i", "t", {"tag,key": "v"}, "f"),
+        (b"t,tag\\=key=v f=1i", "t", {"tag=key": "v"}, "f"),
+        (b"t,k=tag\\ value f=1i", "t", {"k": "tag value"}, "f"),
+        (b"t,k=tag\\,value f=1i", "t", {"k": "tag,value"}, "f"),
+        (b"t,k=tag\\=value f=1i", "t", {"k": "tag=value"}, "f"),
+        (b"t,k=tag\\\\value f=1i", "t", {"k": "tag\\value"}, "f"),
+        (b"t field\\ key=1i", "t", {}, "field key"),
+        (b"t field\\,key=1i", "t", {}, "field,key"),
+        (b"t field\\=key=1i", "t", {}, "field=key"),
+        (b"t field\\\\key=1i", "t", {}, "field\\key"),
+        (b"t\\x f=1i", "tx", {}, "f"),
+    ],
+)
+def test_escaped_names(line, table, symbols, key):
+    row = parse_line(line)
+    assert (row["table"], row["symbols"], list(row["columns"])) == (table, symbols, [key])
+
+
+def test_double_quotes_outside_field_values_are_literal():
+    assert parse_line(b'"t",k="v" "f"=1i') == {
+        "table": '"t"',
+        "symbols": {"k": '"v"'},
+        "columns": {'"f"': {"type": "integer", "value": 1}},
+        "timestamp": None,
+    }
+
+
+def test_double_quotes_in_tag_values_are_kept():
+    row = parse_line(b't,k="v",q=a"b f="s"')
+    assert row["table"] == "t"
+    assert row["symbols"] == {"k": '"v"', "q": 'a"b'}
+    assert row["columns"] == {"f": {"type": "string", "value": "s"}}
+
+
+def test_quoted_tag_value_does_not_hide_a_space():
+    # The quote opens no string in a tag value, so the space ends the tags
+    # and 'w"' is read as a field key.
+    assert "missing '=' after field key 'w\"'" in parse_error(b't,k="v w" f=1i')
+
+
+def test_non_ascii_names_and_values():
+    line = "température,城市=東京 señal=1.5,note=\"naïve ☃\" 1".encode()
+    assert parse_line(line) == {
+        "table": "température",
+        "symbols": {"城市": "東京"},
+        "columns": {
+            "señal": {"type": "float", "value": 1.5},
+            "note": {"type": "string", "value": "naïve ☃"},
+        },
+        "timestamp": {"value": 1, "unit": "ns"},
+    }
+
+
+def test_empty_tag_value_is_an_empty_symbol():
+    assert parse_line(b"t,a=,b=x f=1i")["symbols"] == {"a": "", "b": "x"}
+
+
+def test_other_whitespace_is_part_of_names():
+    row = parse_line(b"t\tx,k=v\tw f\t=1i")
+    assert row["table"] == "t\tx"
+    assert row["symbols"] == {"k": "v\tw"}
+    assert list(row["columns"]) == ["f\t"]
+
+
+# ---------------------------------------------------------------------------
+# Duplicates
+
+
+def test_duplicate_field_keeps_last_value_at_first_position():
+    row = parse_line(b"t a=1i,b=2i,a=3i")
+    assert list(row["columns"].items()) == [
+        ("a", {"type": "integer", "value": 3}),
+        ("b", {"type": "integer", "value": 2}),
+    ]
+
+
+def test_duplicate_tag_keeps_last_value():
+    assert parse_line(b"t,a=x,b=y,a=z f=1i")["symbols"] == {"a": "z", "b": "y"}
+
+
+def test_field_named_like_a_tag_replaces_the_tag():
+    row = parse_line(b"t,a=x,b=y a=1i")
+    assert row["symbols"] == {"b": "y"}
+    assert row["columns"] == {"a": {"type": "integer", "value": 1}}
+
+
+def test_duplicates_in_scanned_line():
+    row = parse_line(b't,a=x a="1",a="2"')
+    assert row["symbols"] == {}
+    assert row["columns"] == {"a": {"type": "string", "value": "2"}}
+
+
+# ---------------------------------------------------------------------------
+# Malformed lines
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        (b"", "empty line"),
+        (b"t", "line has no fields or tags"),
+        (b"t ", "line has no fields or tags"),
+        (b" f=1i", "missing table name (at char 0)"),
+        (b",a=b f=1i", "missing table name"),
+        (b"t=x f=1i", "unescaped '=' in table name (at char 1)"),
+        (b"t,=b f=1i", "empty tag key (at char 2)"),
+        (b"t, f=1i", "empty tag key"),
+        (b"t,a f=1i", "missing '=' after tag key 'a' (at char 3)"),
+        (b"t,a", "missing '=' after tag key 'a'"),
+        (b"t,a=b=c f=1i", "unescaped '=' in value of tag 'a' (at char 5)"),
+        (b"t =1i", "empty field key (at char 2)"),
+        (b"t f=1i,", "empty field key (at char 7)"),
+        (b"t f=1i,,g=2i", "empty field key"),
+        (b"t f", "missing '=' after field key 'f' (a designated timestamp needs at least one field)"),
+        (b"t f=1i,g", "missing '=' after field key 'g' (at char 8)"),
+        (b"t f=", "unknown value form in field 'f': '' (at char 4)"),
+        (b"t f=,g=1i", "unknown value form in field 'f': ''"),
+        (b"t f=1i=2", "unknown value form in field 'f': '1i=2'"),
+        (b"t  f=1i", "empty field key (at char 2)"),
+        (b"t,a=b  f=1i", "empty field key"),
+        (b"t f=1i\\", "unknown value form"),
+        (b"t\\", "backslash at end of line in table name"),
+        (b"t,a=b\\", "backslash at end of line in value of tag 'a'"),
+        (b"t\nx f=1i", "line end character in table name (at char 1)"),
+        (b"t\\\nx f=1i", "line end character in table name (at char 2)"),
+        (b"t,a=b\rc f=1i", "line end character in value of tag 'a'"),
+        (b"t f=1i\nt g=2i", "line end character in value of field 'f' (at char 6)"),
+    ],
+)
+def test_malformed_line(line, problem):
+    assert problem in parse_error(line)
+
+
+@pytest.mark.parametrize(
+    ("line", "offset"),
+    [(b"t f=\xff", 4), (b"\xc0\xaf f=1i", 0), (b"t f=\xed\xa0\x80", 4), (b"caf\xc3 f=1i", 3)],
+)
+def test_invalid_utf8_is_an_error(line, offset):
+    with pytest.raises(IlpLineError) as info:
+        parse_line(line)
+    assert f"invalid UTF-8 (at byte {offset})" in str(info.value)
+    assert info.value.offset == offset
+
+
+def test_error_is_a_value_error_with_an_offset():
+    with pytest.raises(ValueError) as info:
+        parse_line(b"t f=1i,g=oops")
+    assert isinstance(info.value, IlpLineError)
+    assert info.value.offset == 9
+    assert "'g'" in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# The fast path and the scanner agree
+
+AGREEMENT_LINES = [
+    b"t f=1i",
+    b"cpu,host=a,region=b usage=1.5,idle=2i,ok=t,at=5t 17n",
+    b"t,a=,b=c f=1e5,g=-.5 -3m",
+    b"t,a=x,b=y a=1i,a=2.5",
+    b"t f=NaN,g=Infinity,h=-Infinity",
+    b"t f=1i   ",
+]
+
+
+@pytest.mark.parametrize("line", AGREEMENT_LINES)
+def test_fast_path_matches_scanner(line):
+    text = line.decode()
+    fast = ilp._parse_plain(text)
+    assert fast is not None
+    assert as_json(fast) == as_json(ilp._parse_scanned(text))
+
+
+# ---------------------------------------------------------------------------
+# format_row
+
+
+def test_format_row_writes_every_type():
+    row = {
+        "table": "my table",
+        "symbols": {"k,1": "v=1", "empty": ""},
+        "columns": {
+            "i": {"type": "integer", "value": -3},
+            "x": {"type": "float", "value": 0.1},
+            "big": {"type": "float", "value": 1e16},
+            "n": {"type": "float", "value": "NaN"},
+            "p": {"type": "float", "value": "Infinity"},
+            "m": {"type": "float", "value": "-Infinity"},
+            "s": {"type": "string", "value": 'a "b" \\ c\nd\re'},
+            "b": {"type": "boolean", "value": False},
+            "tu": {"type": "timestamp", "value": 1, "unit": "us"},
+            "tn": {"type": "timestamp", "value": 2, "unit": "ns"},
+            "tm": {"type": "timestamp", "value": 3, "unit": "ms"},
+        },
+        "timestamp": {"value": 42, "unit": "us"},
+    }
+    line = format_row(row)
+    assert line == (
+        'my\\ table,k\\,1=v\\=1,empty= i=-3i,x=0.1,big=1e+16,n=NaN,p=Infinity,m=-Infinity,'
+        's="a \\"b\\" \\\\ c\\\nd\\\re",b=false,tu=1t,tn=2n,tm=3m 42t'
+    )
+    assert parse_line(line.encode()) == row
+
+
+@pytest.mark.parametrize(("unit", "suffix"), [("ns", "n"), ("us", "t"), ("ms", "m")])
+def test_format_row_designated_timestamp_units(unit, suffix):
+    row = {"table": "t", "symbols": {}, "columns": {"f": {"type": "boolean", "value": True}},
+           "timestamp": {"value": 7, "unit": unit}}
+    assert format_row(row) == f"t f=true 7{suffix}"
+
+
+def test_format_row_accepts_raw_non_finite_floats():
+    row = {"table": "t", "symbols": {}, "timestamp": None,
+           "columns": {"a": {"type": "float", "value": math.nan},
+                       "b": {"type": "float", "value": -math.inf}}}
+    assert format_row(row) == "t a=NaN,b=-Infinity"
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"table": "", "symbols": {}, "columns": {"f": {"type": "integer", "value": 1}}, "timestamp": None},
+        {"table": "t", "symbols": {}, "columns": {}, "timestamp": None},
+        {"table": "t", "symbols": {"a": "b"}, "columns": {}, "timestamp": {"value": 1, "unit": "ns"}},
+        {"table": "t\n", "symbols": {}, "columns": {"f": {"type": "integer", "value": 1}}, "timestamp": None},
+        {"table": "t", "symbols": {"a": "b\r"}, "columns": {}, "timestamp": None},
+        {"table": "t", "symbols": {"": "b"}, "columns": {}, "timestamp": None},
+        {"table": "t", "symbols": {}, "columns": {"": {"type": "integer", "value": 1}}, "timestamp": None},
+        {"table": "t", "symbols": {}, "columns": {"f": {"type": "integer", "value": 2**63}}, "timestamp": None},
+        {"table": "t", "symbols": {}, "columns": {"f": {"type": "float", "value": "nan"}}, "timestamp": None},
+        {"table": "t", "symbols": {}, "columns": {"f": {"type": "blob", "value": 1}}, "timestamp": None},
+        {"table": "t", "symbols": {}, "columns": {"f": {"type": "timestamp", "value": 1, "unit": "s"}},
+         "timestamp": None},
+    ],
+)
+def test_format_row_rejects_rows_no_line_can_express(row):
+    with pytest.raises(ValueError):
+        format_row(row)
+
+
+# ---------------------------------------------------------------------------
+# IlpStream
+
+
+def test_stream_line_ends():
+    stream = IlpStream()
+    rows, error = stream.feed(b"t a=1i\nt b=2i\r\nt c=3i\rt d=4i\n\n\r\r\nt e=5i")
+    assert error is None
+    assert [list(row["columns"]) for row in rows] == [["a"], ["b"], ["c"], ["d"]]
+    assert stream.pending == len(b"t e=5i")
+    rows, error = stream.feed(b"\n")
+    assert (len(rows), error, stream.pending) == (1, None, 0)
+
+
+def test_stream_only_empty_lines():
+    stream = IlpStream()
+    assert stream.feed(b"\n\r\n\r\n") == ([], None)
+    assert stream.pending == 0
+
+
+def test_stream_byte_by_byte_gives_the_same_rows():
+    payload = (
+        b'cpu,host=a usage=1.5,msg="multi\\\nline \\"quoted\\" \\\\" 1\r\n'
+        b"t,k=\"v\" f=1i\n"
+        b'weird\\ name,t\\=k=v\\,w f\\ k="a\\\rb",g=T 5m\r'
+        b"\n\n"
+        b"caf\xc3\xa9 s=\"\xe2\x98\x83\"\n"
+    )
+    whole, error = IlpStream().feed(payload)
+    assert error is None
+    assert len(whole) == 4
+    bytewise, error = feed_all(IlpStream(), [payload[i:i + 1] for i in range(len(payload))])
+    assert error is None
+    assert bytewise == whole
+
+
+def test_stream_keeps_rows_before_an_error_and_nothing_after():
+    stream = IlpStream()
+    rows, error = stream.feed(b"t a=1i\n\nt b=2i\r\nt c=oops\nt d=4i\n")
+    assert [list(row["columns"]) for row in rows] == [["a"], ["b"]]
+    assert error == {
+        "line": 3,  # non-empty lines only
+        "error": "unknown value form in field 'c': 'oops' (at char 4)",
+        "text": "t c=oops",
+    }
+    assert stream.dead
+    assert stream.pending == 0
+    assert stream.feed(b"t e=5i\n") == ([], None)
+    assert stream.pending == 0
+
+
+def test_stream_error_in_a_later_feed():
+    stream = IlpStream()
+    assert len(stream.feed(b"t a=1i\nt b=")[0]) == 1
+    rows, error = stream.feed(b"2i\nt c=x\n")
+    assert len(rows) == 1
+    assert error["line"] == 3
+
+
+def test_stream_error_text_is_replaced_and_cut():
+    stream = IlpStream()
+    _, error = stream.feed(b"t f=\xff" + b"x" * 300 + b"\n")
+    assert error["error"] == "invalid UTF-8 (at byte 4)"
+    assert error["text"] == "t f=\ufffd" + "x" * 195
+    assert len(error["text"]) == 200
+
+
+def test_stream_escaped_line_end_in_string_continues_the_line():
+    stream = IlpStream()
+    rows, error = stream.feed(b't s="a\\\n')
+    assert (rows, error, stream.pending) == ([], None, 8)
+    rows, error = stream.feed(b'b\\\rc" 1\n')
+    assert error is None
+    assert rows[0]["columns"]["s"]["value"] == "a\nb\rc"
+
+
+def test_stream_escaped_line_end_outside_a_string_ends_the_line():
+    stream = IlpStream()
+    rows, error = stream.feed(b't,k="x\\\nt f=1i\n')
+    assert rows == []
+    assert error["line"] == 1
+    assert "backslash at end of line" in error["error"]
+
+
+def test_stream_unescaped_line_end_in_string_ends_the_line():
+    stream = IlpStream()
+    rows, error = stream.feed(b't f=1i\nt s="abc\ndef"\n')
+    assert len(rows) == 1
+    assert error["line"] == 2
+    assert "unterminated string" in error["error"]
+    assert error["text"] == 't s="abc'
+
+
+def test_stream_quote_in_tag_value_opens_no_string():
+    rows, error = IlpStream().feed(b't,k="x\\\\ f=1i\nt g=2i\n')
+    assert error is None
+    assert [row["symbols"] for row in rows] == [{"k": '"x\\'}, {}]
+    # Had the quote opened a string, the escaped line end would not end the line.
+    rows, error = IlpStream().feed(b't,k="x f=1\\\nt g=2i\n')
+    assert rows == []
+    assert error["text"] == 't,k="x f=1\\'
+
+
+def test_stream_line_too_long_is_reported_as_soon_as_the_limit_is_passed():
+    stream = IlpStream(max_line_bytes=10)
+    for byte in b"t f=12345i":
+        assert stream.feed(bytes([byte])) == ([], None)
+    assert stream.pending == 10
+    rows, error = stream.feed(b"6")
+    assert rows == []
+    assert error == {
+        "line": 1,
+        "error": "line too long: more than 10 bytes",
+        "text": "t f=12345i6",
+    }
+    assert stream.pending == 0
+    assert stream.feed(b"i\n") == ([], None)
+
+
+def test_stream_line_of_exactly_the_limit_is_fine():
+    stream = IlpStream(max_line_bytes=10)
+    rows, error = stream.feed(b"t f=12345i\nt f=1i\n")
+    assert error is None
+    assert len(rows) == 2
+
+
+def test_stream_complete_line_over_the_limit_is_an_error_too():
+    stream = IlpStream(max_line_bytes=10)
+    rows, error = stream.feed(b"t f=1i\nt f=123456i\nt f=2i\n")
+    assert len(rows) == 1
+    assert error["line"] == 2
+    assert error["error"] == "line too long: more than 10 bytes"
+
+
+def test_stream_buffer_stays_bounded_for_a_huge_chunk():
+    stream = IlpStream(max_line_bytes=1000)
+    rows, error = stream.feed(b"t f=1i\n" + b"x" * 1_000_000)
+    assert len(rows) == 1
+    assert error["line"] == 2
+    assert stream.pending == 0
+
+
+def test_stream_many_lines_in_one_chunk():
+    count = 50_000
+    rows, error = IlpStream().feed(b"t,k=v f=1.5,g=2i 3\n" * count)
+    assert error is None
+    assert len(rows) == count
+
+
+def test_stream_rejects_a_non_positive_limit():
+    with pytest.raises(ValueError):
+        IlpStream(max_line_bytes=0)
+
+
+# ---------------------------------------------------------------------------
+# Property tests
+
+# Names: any text but line ends and NUL, with the characters that need
+# escaping drawn often.
+NAME_CHARS = st.one_of(
+    st.sampled_from(' ,="\\'),
+    st.characters(exclude_categories=("Cs",), exclude_characters="\n\r\x00"),
+)
+NAMES = st.text(NAME_CHARS, min_size=1, max_size=10)
+SYMBOL_VALUES = st.text(NAME_CHARS, max_size=10)
+STRING_VALUES = st.text(
+    st.one_of(st.sampled_from(' ,="\\\n\r'), st.characters(exclude_categories=("Cs",))), max_size=20
+)
+INT64S = st.integers(INT64_MIN, INT64_MAX)
+UNITS = st.sampled_from(["ns", "us", "ms"])
+
+
+def json_float(value: float):
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+COLUMNS = st.one_of(
+    INT64S.map(lambda v: {"type": "integer", "value": v}),
+    st.floats().map(lambda v: {"type": "float", "value": json_float(v)}),
+    STRING_VALUES.map(lambda v: {"type": "string", "value": v}),
+    st.booleans().map(lambda v: {"type": "boolean", "value": v}),
+    st.tuples(INT64S, UNITS).map(lambda vu: {"type": "timestamp", "value": vu[0], "unit": vu[1]}),
+)
+TIMESTAMPS = st.tuples(INT64S, UNITS).map(lambda vu: {"value": vu[0], "unit": vu[1]})
+
+
+@st.composite
+def rows(draw) -> dict:
+    # Names are unique across tags and fields: a field named like a tag
+    # would replace it, so such a row does not come back unchanged.
+    names = draw(st.lists(NAMES, min_size=1, max_size=6, unique=True))
+    tag_count = draw(st.integers(0, len(names)))
+    symbols = {name: draw(SYMBOL_VALUES) for name in names[:tag_count]}
+    columns = {name: draw(COLUMNS) for name in names[tag_count:]}
+    # A designated timestamp needs at least one field.
+    timestamp = draw(st.none() | TIMESTAMPS) if columns else None
+    return {"table": draw(NAMES), "symbols": symbols, "columns": columns, "timestamp": timestamp}
+
+
+@settings(deadline=None)
+@given(rows())
+def test_format_then_parse_gives_the_row_back(row):
+    line = format_row(row).encode()
+    parsed = parse_line(line)
+    assert as_json(parsed) == as_json(row)
+    # The scanner alone (no fast path) agrees too.
+    assert as_json(ilp._parse_scanned(line.decode())) == as_json(row)
+
+
+@settings(deadline=None)
+@given(st.lists(rows(), max_size=8), st.data())
+def test_stream_gives_the_rows_back_whatever_the_chunking(original, data):
+    pieces = []
+    for row in original:
+        pieces.append(format_row(row).encode())
+        pieces.append(data.draw(st.sampled_from([b"\n", b"\r\n", b"\r", b"\n\n", b"\r\r\n"])))
+    payload = b"".join(pieces)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(payload)), max_size=20)))
+    chunks = [payload[a:b] for a, b in zip([0, *cuts], [*cuts, len(payload)])]
+    stream = IlpStream()
+    parsed, error = feed_all(stream, chunks)
+    assert error is None
+    assert stream.pending == 0
+    assert [as_json(row) for row in parsed] == [as_json(row) for row in original]
+
+
+# Bytes that mean something to the parser, to reach deep into its states.
+ILP_BYTES = st.lists(
+    st.sampled_from([b"t", b"a", b"1", b"i", b".", b"-", b"e", b" ", b",", b"=", b'"', b"\\", b"\n",
+                     b"\r", b"\xff", b"\xc3\xa9", b"\xe2", b"x=1i", b' s="', b"\\\n", b"NaN"]),
+    max_size=60,
+).map(b"".join)
+
+
+def outcome(stream_result):
+    rows, error = stream_result
+    return [as_json(row) for row in rows], error and (error["line"], error["error"])
+
+
+@settings(deadline=None)
+@given(st.one_of(st.binary(max_size=200), ILP_BYTES), st.integers(1, 40), st.data())
+def test_arbitrary_bytes_never_raise_and_stay_bounded(payload, max_line_bytes, data):
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(payload)), max_size=10)))
+    chunks = [payload[a:b] for a, b in zip([0, *cuts], [*cuts, len(payload)])]
+    stream = IlpStream(max_line_bytes)
+    chunked = feed_all(stream, chunks)  # asserts pending <= max_line_bytes after every feed
+    if chunked[1] is not None:
+        assert set(chunked[1]) == {"line", "error", "text"}
+        assert len(chunked[1]["text"]) <= 200
+        assert stream.pending == 0
+    # However the bytes arrive, the rows and the verdict are the same.
+    assert outcome(chunked) == outcome(IlpStream(max_line_bytes).feed(payload))
+
+
+@settings(deadline=None)
+@given(ILP_BYTES)
+def test_fast_path_agrees_with_scanner_on_any_line(payload):
+    try:
+        text = payload.decode()
+    except UnicodeDecodeError:
+        return
+    fast = ilp._parse_plain(text) if ilp._is_plain(text) else None
+    if fast is not None:
+        assert as_json(fast) == as_json(ilp._parse_scanned(text))
