@@ -1,0 +1,74 @@
+"""Rows on a real socket after a good handshake: typed row events, and the server's reaction to a
+malformed line (record it, keep the rows before it, close the connection)."""
+
+from __future__ import annotations
+
+import pytest
+
+from server_stub import run_stub
+from wire import b64, closed_by_peer, handshake, raw_signature
+
+ROWS = (
+    b"trades,sym=BTC\\ USD,side=buy price=30000.5,qty=-2i,note=\"say \\\"hi\\\"\\\\\",ok=TRUE,"
+    b"at=1700000000000000t 1700000000000000000\n"
+    b"m\\,x,t\\=g=\xc3\xa9t\xc3\xa9 v=NaN,w=-Infinity,e=1.5e-3 1700000000000m\r\n"
+    b"no_ts x=1i\n"
+)
+
+
+@pytest.fixture
+def stub(two_keys):
+    with run_stub(two_keys[0]) as running:
+        yield running
+
+
+def authenticated(stub, two_keys, rows: bytes):
+    alice = two_keys[1]["alice"]
+    return handshake(stub, "alice", lambda c: b64(raw_signature(alice, c)), after_signature=rows)
+
+
+def test_typed_rows(stub, two_keys):
+    authenticated(stub, two_keys, ROWS).close()
+    stub.wait_for_closed(1)
+    first, second, third = stub.events("row")
+    assert first["table"] == "trades" and first["symbols"] == {"sym": "BTC USD", "side": "buy"}
+    assert first["columns"] == {
+        "price": {"type": "float", "value": 30000.5},
+        "qty": {"type": "integer", "value": -2},
+        "note": {"type": "string", "value": 'say "hi"\\'},
+        "ok": {"type": "boolean", "value": True},
+        "at": {"type": "timestamp", "value": 1700000000000000, "unit": "us"},
+    }
+    assert first["timestamp"] == {"value": 1700000000000000000, "unit": "ns"}
+    assert (second["table"], second["symbols"]) == ("m,x", {"t=g": "été"})
+    assert second["columns"]["v"] == {"type": "float", "value": "NaN"}
+    assert second["columns"]["w"] == {"type": "float", "value": "-Infinity"}
+    assert second["timestamp"] == {"value": 1700000000000, "unit": "ms"}
+    assert third["timestamp"] is None
+    assert stub.events("close")[0]["rows"] == 3
+
+
+def test_malformed_line_closes_and_keeps_earlier_rows(stub, two_keys):
+    sock = authenticated(stub, two_keys, b"t a=1i\nt a=2i\nt a=oops\nt a=4i\n")
+    assert closed_by_peer(sock)
+    (close,) = stub.wait_for_closed(1)
+    assert [r["columns"]["a"]["value"] for r in stub.events("row")] == [1, 2]
+    (error,) = stub.events("ilp_error")
+    assert error["line"] == 3 and error["text"] == "t a=oops" and "oops" in error["error"]
+    assert (close["cause"], close["rows"]) == ("ilp_error", 2)
+
+
+def test_last_line_without_line_end_is_not_parsed(stub, two_keys):
+    authenticated(stub, two_keys, b"t a=1i\nt a=2i").close()
+    (close,) = stub.wait_for_closed(1)
+    assert len(stub.events("row")) == 1
+    assert close["unterminated_bytes"] == len(b"t a=2i")
+
+
+def test_ilp_line_limit(two_keys):
+    with run_stub(two_keys[0], max_line_bytes=1000) as stub:
+        sock = authenticated(stub, two_keys, b"t a=1i\nt s=\"" + b"x" * 2000)
+        assert closed_by_peer(sock)
+        stub.wait_for_closed(1)
+        assert "too long" in stub.events("ilp_error")[0]["error"]
+        assert len(stub.events("row")) == 1
