@@ -4,9 +4,9 @@ malformed line (record it, keep the rows before it, close the connection)."""
 from __future__ import annotations
 
 import pytest
+from wire import b64, closed_by_peer, handshake, raw_signature
 
 from server_stub import run_stub
-from wire import b64, closed_by_peer, handshake, raw_signature
 
 ROWS = (
     b"trades,sym=BTC\\ USD,side=buy price=30000.5,qty=-2i,note=\"say \\\"hi\\\"\\\\\",ok=TRUE,"
