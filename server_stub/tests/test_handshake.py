@@ -329,3 +329,18 @@ def test_every_connection_gets_exactly_one_auth_event(stub, alice):
     for auth in stub.events("auth"):
         by_conn.setdefault(auth["conn"], []).append(auth["accepted"])
     assert sorted(by_conn.values()) == [[False]] * 5 + [[True]] * 5
+
+
+def test_many_concurrent_handshakes(stub, alice):
+    """200 connections open at once, each at a different step, all served."""
+    socks = [connect(stub) for _ in range(200)]
+    for sock in socks:
+        sock.sendall(b"alice\n")
+    challenges = [read_line(sock) for sock in socks]
+    for sock, challenge in zip(socks, challenges, strict=True):
+        sock.sendall(b64(raw_signature(alice, challenge)) + b"\n" + b"t x=1i\n")
+    for sock in socks:
+        sock.close()
+    stub.wait_for_closed(200)
+    assert [a["accepted"] for a in stub.events("auth")] == [True] * 200
+    assert len(stub.events("row")) == 200
