@@ -396,7 +396,10 @@ def format_row(row: dict) -> str:
                   for key, column in columns.items())
         parts.append(" " + ",".join(fields))
     if timestamp is not None:
-        parts.append(f" {_format_integer(timestamp['value'])}{_unit_suffix(timestamp['unit'])}")
+        # A bare designated timestamp is nanoseconds: the common form, so ns gets no suffix.
+        unit = timestamp["unit"]
+        suffix = "" if unit == "ns" else _unit_suffix(unit)
+        parts.append(f" {_format_integer(timestamp['value'])}{suffix}")
     return "".join(parts)
 
 
