@@ -1,0 +1,86 @@
+"""The rows fixture (rows.jsonl) and the field-by-field comparison of rows the stub recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROWS = HERE / "rows.jsonl"
+
+_NS_PER = {"ns": 1, "us": 1_000, "ms": 1_000_000}
+ROW_FIELDS = ("table", "symbols", "columns", "timestamp")
+
+
+def load_rows(path: Path = ROWS) -> list[dict]:
+    rows = []
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}:{number}: {error}") from error
+    return rows
+
+
+def expected_rows(rows: list[dict], omit_rows=(), omit_columns=()) -> list[dict]:
+    """The rows a client is expected to deliver, without what its library cannot send."""
+    expected = []
+    for row in rows:
+        if row["id"] in omit_rows:
+            continue
+        columns = {k: v for k, v in row["columns"].items() if k not in omit_columns}
+        expected.append({"table": row["table"], "symbols": row["symbols"], "columns": columns,
+                         "timestamp": row["timestamp"]})
+    return expected
+
+
+def _instant(value: int, unit: str) -> int:
+    return value * _NS_PER[unit]
+
+
+def comparable(row: dict) -> dict:
+    """A row with every timestamp as nanoseconds, so units chosen by a client do not matter."""
+    columns = {}
+    for name, column in row["columns"].items():
+        if column["type"] == "timestamp":
+            column = {"type": "timestamp", "value": _instant(column["value"], column["unit"])}
+        columns[name] = column
+    ts = row["timestamp"]
+    return {"table": row["table"], "symbols": row["symbols"], "columns": columns,
+            "timestamp": None if ts is None else _instant(ts["value"], ts["unit"])}
+
+
+def diff_rows(expected: list[dict], actual: list[dict]) -> list[str]:
+    """Human-readable differences, field by field and type by type; empty when the rows are intact."""
+    problems = []
+    if len(expected) != len(actual):
+        problems.append(f"{len(actual)} rows arrived, {len(expected)} were sent")
+    for index, (want, got) in enumerate(zip(expected, actual)):
+        problems += [f"row {index + 1}: {p}" for p in _diff_row(comparable(want), comparable(got))]
+    return problems
+
+
+def _diff_row(want: dict, got: dict) -> list[str]:
+    problems = []
+    for key in ("table", "timestamp"):
+        if want[key] != got[key]:
+            problems.append(f"{key} {got[key]!r}, expected {want[key]!r}")
+    if want["symbols"] != got["symbols"]:
+        problems.append(f"symbols {got['symbols']!r}, expected {want['symbols']!r}")
+    for name in want["columns"].keys() | got["columns"].keys():
+        w, g = want["columns"].get(name), got["columns"].get(name)
+        if w is None:
+            problems.append(f"unexpected column {name!r} = {g!r}")
+        elif g is None:
+            problems.append(f"column {name!r} missing, expected {w!r}")
+        elif w["type"] != g["type"]:
+            problems.append(f"column {name!r} has type {g['type']} ({g['value']!r}), expected {w['type']} ({w['value']!r})")
+        elif not _same_value(w["value"], g["value"]):
+            problems.append(f"column {name!r} = {g['value']!r}, expected {w['value']!r}")
+    return problems
+
+
+def _same_value(a, b) -> bool:
+    # bool is an int in Python: compare types too, so True never equals 1.
+    return type(a) is type(b) and a == b

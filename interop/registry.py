@@ -1,0 +1,108 @@
+"""The client registry (clients.toml): which examples exist, how to build and run them, what to expect."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REGISTRY = HERE / "clients.toml"
+
+ENCODINGS = {"p1363", "der"}
+SIGNS = {"raw", "library"}
+ROWS = {"ilp", "api"}
+EXPECT = {"accepted", "defective"}
+
+
+class RegistryError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    build: list[list[str]]
+    inputs: list[str] = field(default_factory=list)  # globs whose content decides if a rebuild is due
+
+
+@dataclass(frozen=True)
+class Client:
+    id: str
+    language: str
+    environment: str
+    run: list[str]
+    encoding: str
+    signs: str
+    rows: str
+    expect: str = "accepted"
+    defect: str | None = None
+    omit_rows: list[str] = field(default_factory=list)
+    omit_columns: list[str] = field(default_factory=list)
+    key: str = "testUser1"  # which key of interop/keys the example authenticates with
+    note: str = ""
+
+    @property
+    def sends_raw_signature(self) -> bool:
+        """Builds r||s itself: exposed to the 1-in-128 unpadded-scalar defect."""
+        return self.signs == "raw" or self.encoding == "p1363"
+
+
+@dataclass(frozen=True)
+class Registry:
+    environments: dict[str, Environment]
+    clients: list[Client]
+
+    def select(self, filters: list[str]) -> list[Client]:
+        """Clients whose id, language or environment is one of `filters` (all when empty)."""
+        if not filters:
+            return list(self.clients)
+        chosen = [c for c in self.clients if {c.id, c.language, c.environment} & set(filters)]
+        unknown = [f for f in filters if not any(f in (c.id, c.language, c.environment) for c in self.clients)]
+        if unknown:
+            raise RegistryError(f"no example matches {', '.join(unknown)}; known ids: "
+                                f"{', '.join(c.id for c in self.clients)}")
+        return chosen
+
+
+def load_registry(path: Path = REGISTRY) -> Registry:
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise RegistryError(f"{path}: {error}") from error
+    environments = {}
+    for name, spec in data.get("environment", {}).items():
+        _only_keys(spec, {"build", "inputs"}, f"environment {name}")
+        environments[name] = Environment(name, spec["build"], spec.get("inputs", []))
+    clients = []
+    for spec in data.get("client", []):
+        where = f"client {spec.get('id', '?')}"
+        _only_keys(spec, set(Client.__dataclass_fields__), where)
+        try:
+            client = Client(**spec)
+        except TypeError as error:
+            raise RegistryError(f"{path}: {where}: {error}") from error
+        _check(client, environments, where)
+        clients.append(client)
+    ids = [c.id for c in clients]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise RegistryError(f"{path}: duplicate client ids: {', '.join(duplicates)}")
+    return Registry(environments, clients)
+
+
+def _only_keys(spec: dict, allowed: set, where: str) -> None:
+    unknown = set(spec) - allowed
+    if unknown:
+        raise RegistryError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
+
+
+def _check(client: Client, environments: dict, where: str) -> None:
+    for name, value, allowed in (("encoding", client.encoding, ENCODINGS), ("signs", client.signs, SIGNS),
+                                 ("rows", client.rows, ROWS), ("expect", client.expect, EXPECT)):
+        if value not in allowed:
+            raise RegistryError(f"{where}: {name} = {value!r}; expected one of {sorted(allowed)}")
+    if client.environment not in environments:
+        raise RegistryError(f"{where}: unknown environment {client.environment!r}")
+    if (client.expect == "defective") != (client.defect is not None):
+        raise RegistryError(f"{where}: expect = 'defective' goes with a `defect` reason code, and only then")

@@ -1,0 +1,91 @@
+"""The stub as a subprocess, exactly as other tools script it: `python -m server_stub serve`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+STARTUP_TIMEOUT = 30.0
+STOP_TIMEOUT = 30.0
+
+
+class StubError(RuntimeError):
+    pass
+
+
+class StubProcess:
+    """Start with `with StubProcess(auth_db, events_path) as stub:`; stub.events() after the block."""
+
+    def __init__(self, auth_db: Path, events_path: Path, *extra_args: str):
+        self.events_path = Path(events_path)
+        self.cmd = [sys.executable, "-m", "server_stub", "serve", "--auth-db", str(auth_db),
+                    "--port", "0", "--events", str(self.events_path), *extra_args]
+        self.proc: subprocess.Popen | None = None
+        self.host: str | None = None
+        self.port: int | None = None
+        self.stderr = ""
+
+    def __enter__(self) -> StubProcess:
+        self.events_path.parent.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = _readline_with_timeout(self.proc, STARTUP_TIMEOUT)
+        try:
+            listening = json.loads(line)
+            self.host, self.port = listening["host"], listening["port"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            self.proc.kill()
+            _, err = self.proc.communicate(timeout=STOP_TIMEOUT)
+            raise StubError(f"stub did not start: {' '.join(self.cmd)}\nexit {self.proc.returncode}\n"
+                            f"stdout: {line!r}\nstderr: {err}") from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """SIGTERM, then wait: the stub flushes every event before it exits."""
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            _, self.stderr = self.proc.communicate(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, self.stderr = self.proc.communicate()
+            raise StubError(f"stub did not stop within {STOP_TIMEOUT} s of SIGTERM") from None
+        if self.proc.returncode != 0:
+            raise StubError(f"stub exited {self.proc.returncode}: {self.stderr}")
+
+    def events(self) -> list[dict]:
+        return [json.loads(line) for line in self.events_path.read_text("utf-8").splitlines() if line]
+
+
+def _readline_with_timeout(proc: subprocess.Popen, timeout: float) -> str:
+    result = [""]
+    reader = threading.Thread(target=lambda: result.__setitem__(0, proc.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return result[0]
+
+
+def by_connection(events: list[dict]) -> dict[int, dict]:
+    """Events grouped per connection: {conn: {"connect": e, "auth": e, "rows": [...], "ilp_errors": [...], "close": e}}."""
+    conns: dict[int, dict] = {}
+    for event in events:
+        conn = event.get("conn")
+        if conn is None:
+            continue
+        entry = conns.setdefault(conn, {"rows": [], "ilp_errors": [], "events": []})
+        entry["events"].append(event)
+        kind = event["event"]
+        if kind == "row":
+            entry["rows"].append(event)
+        elif kind == "ilp_error":
+            entry["ilp_errors"].append(event)
+        else:
+            entry[kind] = event
+    return conns
