@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-
 from server_stub.keys import private_key_from_jwk
 
 TIMEOUT = 10.0
@@ -34,7 +33,8 @@ def run_case(host: str, port: int, keys: dict, case: dict, ilp_lines: list[str])
     kid = case.get("kid", "testUser1")
     jwk = keys[case.get("key", kid)]
     with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
-        local = "%s:%d" % sock.getsockname()[:2]
+        host_, port_ = sock.getsockname()[:2]
+        local = f"{host_}:{port_}"
         if case.get("truncate_key_id"):
             sock.sendall(kid[:3].encode())
             sock.shutdown(socket.SHUT_WR)

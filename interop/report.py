@@ -9,6 +9,8 @@ from .judge import CaseResult, ClientResult
 
 CLIENT_HEADER = ["example", "language", "encoding", "handshakes", "accepted", "rows intact", "P(missed 1/128)", "result"]
 CASE_HEADER = ["case", "expected", "observed", "result"]
+P_MISSED_NOTE = ("P(missed 1/128): probability that a defect failing 1 handshake in 128 went unseen in this many "
+                 "accepted handshakes, (127/128)^n.")
 
 
 def client_row(r: ClientResult) -> list[str]:
@@ -38,12 +40,12 @@ def case_row(r: CaseResult) -> list[str]:
 
 def table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(x) for x in column) for column in zip(header, *rows)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
 def markdown(header: list[str], rows: list[list[str]]) -> str:
-    esc = lambda s: s.replace("|", "\\|")  # noqa: E731
+    esc = lambda s: s.replace("|", "\\|")
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(map(esc, row)) + " |" for row in rows]
     return "\n".join(out)
@@ -53,8 +55,7 @@ def write_markdown(path: Path, clients: list[ClientResult], cases: list[CaseResu
                    summary: str) -> None:
     parts = ["# ILP auth interop report", "", summary, "", "## Examples", "",
              markdown(CLIENT_HEADER, [client_row(r) for r in clients]), "",
-             "P(missed 1/128): probability that a defect failing 1 handshake in 128 went unseen in this many "
-             "accepted handshakes, (127/128)^n.", ""]
+             P_MISSED_NOTE, ""]
     if cases:
         parts += ["## Negative matrix (reference signer)", "", markdown(CASE_HEADER, [case_row(r) for r in cases]), ""]
     failures = [(r.client.id, r.failures) for r in clients if r.failures] + \

@@ -29,7 +29,7 @@ class StubProcess:
         self.port: int | None = None
         self.stderr = ""
 
-    def __enter__(self) -> StubProcess:
+    def __enter__(self) -> StubProcess:  # noqa: PYI034 (self, started)
         self.events_path.parent.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = _readline_with_timeout(self.proc, STARTUP_TIMEOUT)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import shared_dir
 from cryptography.hazmat.primitives.asymmetric import ec
+from shared_inputs import shared_dir
 
 from server_stub.signature import verify_signature
 

@@ -1,0 +1,76 @@
+"""The harness end to end on the Python side: the reference signer's negative matrix against a real
+stub process, and the judge on synthetic events (so its failures are proven to fire)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from interop.build import REPO
+from interop.fixture import expected_rows, load_rows
+from interop.judge import judge_client, p_missed
+from interop.registry import Client
+from interop.run_example import RunResult
+
+
+def test_p_missed_matches_the_issue_threshold():
+    assert p_missed(1800) < 1e-6 < p_missed(1700)
+
+
+def test_negative_matrix_passes_against_the_stub(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "interop", "negative", "--build-dir", str(tmp_path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.rstrip().endswith("interop: 16 passed, 0 failed")
+    report = (tmp_path / "interop" / "report.md").read_text()
+    assert "short_raw_signature" in report
+    junit = (tmp_path / "interop" / "junit.xml").read_text()
+    assert 'tests="16"' in junit and 'failures="0"' in junit
+
+
+def _client(**overrides) -> Client:
+    fields = {"id": "c", "language": "python", "environment": "e", "run": ["x"], "encoding": "p1363",
+              "signs": "raw", "rows": "ilp"}
+    return Client(**(fields | overrides))
+
+
+def _events(n: int, rows: list[dict], encoding="p1363", accepted=True, reason_code=None, first=1) -> list[dict]:
+    events = []
+    for conn in range(first, first + n):
+        events.append({"event": "connect", "conn": conn, "peer": f"127.0.0.1:{conn}"})
+        events.append({"event": "auth", "conn": conn, "kid": "k", "accepted": accepted, "encoding": encoding,
+                       "reason_code": reason_code, "reason": "r", "hint": "h"})
+        events += [{"event": "row", "conn": conn, **r} for r in (rows if accepted else [])]
+        events.append({"event": "close", "conn": conn, "cause": "peer_closed"})
+    return events
+
+
+RUN_OK = RunResult(["x"], 0, "", "", 0.1, 10)
+ROWS = expected_rows(load_rows())
+
+
+def test_judge_passes_intact_rows():
+    result = judge_client(_client(), 3, RUN_OK, _events(3, ROWS), ROWS)
+    assert result.passed and (result.handshakes, result.accepted, result.rows_intact) == (3, 3, 3)
+
+
+def test_judge_fails_on_wrong_encoding_altered_rows_missing_handshakes_and_exit_code():
+    assert not judge_client(_client(encoding="der"), 3, RUN_OK, _events(3, ROWS), ROWS).passed
+    altered = json.loads(json.dumps(ROWS))
+    altered[0]["columns"]["count"]["value"] = 43
+    result = judge_client(_client(), 3, RUN_OK, _events(3, altered), ROWS)
+    assert not result.passed and "'count' = 43" in result.failures[0]
+    assert "stub events of that connection" in result.failures[0]
+    assert not judge_client(_client(), 4, RUN_OK, _events(3, ROWS), ROWS).passed
+    crashed = RunResult(["x"], 1, "", "boom", 0.1, 10)
+    result = judge_client(_client(), 3, crashed, _events(3, ROWS), ROWS)
+    assert not result.passed and "boom" in result.failures[-1]
+
+
+def test_judge_anti_example_needs_its_defect():
+    anti = _client(id="wrong", expect="defective", defect="short_raw_signature")
+    events = _events(2, ROWS) + _events(1, ROWS, accepted=False, reason_code="short_raw_signature", first=3)
+    result = judge_client(anti, 3, RUN_OK, events, ROWS)
+    assert result.passed and result.reasons["short_raw_signature"] == 1
+    assert not judge_client(anti, 2, RUN_OK, _events(2, ROWS), ROWS).passed  # defect not seen

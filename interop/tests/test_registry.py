@@ -1,0 +1,96 @@
+"""The registry and the rows fixture are data: check them as data, and check the checks."""
+
+from __future__ import annotations
+
+import pytest
+from server_stub.ilp import parse_line
+
+from interop.fixture import ROWS, comparable, diff_rows, expected_rows, load_rows
+from interop.registry import REGISTRY, RegistryError, load_registry
+
+
+def test_registry_loads_and_every_example_file_exists():
+    registry = load_registry()
+    assert registry.clients
+    for client in registry.clients:
+        assert client.environment in registry.environments
+        script = next((w for w in client.run if w.startswith(("python/", "node/"))), None)
+        if script:
+            assert (REGISTRY.parent.parent / script).is_file(), f"{client.id}: {script} missing"
+
+
+def test_registry_anti_examples_name_their_defect():
+    for client in load_registry().clients:
+        if client.expect == "defective":
+            assert client.defect and "wrong" in client.id, client.id
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [('encoding = "raw"', "encoding"), ('colour = "red"', "unknown keys"), ('expect = "defective"', "defect")],
+)
+def test_registry_errors_are_clear(tmp_path, extra, message):
+    base = {"id": '"x"', "language": '"py"', "environment": '"e"', "run": '["true"]', "encoding": '"der"',
+            "signs": '"raw"', "rows": '"ilp"'}
+    key = extra.split(" = ")[0]
+    base[key] = extra.split(" = ")[1]
+    text = '[environment.e]\nbuild = []\n[[client]]\n' + "".join(f"{k} = {v}\n" for k, v in base.items())
+    path = tmp_path / "clients.toml"
+    path.write_text(text)
+    with pytest.raises(RegistryError, match=message):
+        load_registry(path)
+
+
+def test_select_by_language_and_unknown_filter():
+    registry = load_registry()
+    assert {c.language for c in registry.select(["python"])} == {"python"}
+    with pytest.raises(RegistryError, match="no example matches"):
+        registry.select(["cobol"])
+
+
+def test_fixture_ilp_text_parses_to_the_structured_fields():
+    for row in load_rows(ROWS):
+        fields = {k: row[k] for k in ("table", "symbols", "columns", "timestamp")}
+        assert parse_line(row["ilp"].encode()) == fields, row["id"]
+
+
+def test_fixture_covers_what_the_issue_lists():
+    rows = load_rows(ROWS)
+    columns = [c for r in rows for c in r["columns"].values()]
+    ints = {c["value"] for c in columns if c["type"] == "integer"}
+    assert {-(2**63), 2**63 - 1} <= ints
+    floats = [c["value"] for c in columns if c["type"] == "float"]
+    assert any(isinstance(f, float) and f < 0 for f in floats) and {"NaN", "Infinity", "-Infinity"} <= set(floats)
+    strings = "".join(c["value"] for c in columns if c["type"] == "string")
+    assert all(ch in strings for ch in '"\\\n')
+    assert {c["type"] for c in columns} == {"integer", "float", "string", "boolean", "timestamp"}
+    assert any(r["timestamp"] is None for r in rows) and any(r["timestamp"] for r in rows)
+    names = "".join(r["table"] + "".join(r["symbols"]) + "".join(r["columns"]) for r in rows)
+    assert all(ch in names for ch in " ,=") and not names.isascii()
+
+
+def test_diff_rows_reports_type_value_and_missing_rows():
+    rows = expected_rows(load_rows(ROWS))
+    assert diff_rows(rows, rows) == []
+    changed = [dict(r, columns=dict(r["columns"])) for r in rows]
+    changed[0]["columns"]["count"] = {"type": "float", "value": 42.0}
+    changed[1]["columns"]["ok"] = {"type": "integer", "value": 1}
+    problems = diff_rows(rows, changed[:-1])
+    assert problems[0] == f"{len(rows) - 1} rows arrived, {len(rows)} were sent"
+    assert any("'count' has type float" in p for p in problems)
+    assert any("'ok' has type integer" in p for p in problems)
+
+
+def test_timestamps_compare_as_instants():
+    row = {"table": "t", "symbols": {}, "columns": {"c": {"type": "timestamp", "value": 5, "unit": "ms"}},
+           "timestamp": {"value": 7, "unit": "us"}}
+    same = {"table": "t", "symbols": {}, "columns": {"c": {"type": "timestamp", "value": 5000, "unit": "us"}},
+            "timestamp": {"value": 7000, "unit": "ns"}}
+    assert comparable(row) == comparable(same)
+
+
+def test_omissions_remove_rows_and_columns():
+    rows = load_rows(ROWS)
+    kept = expected_rows(rows, omit_rows=["utf8"], omit_columns=["i64_max"])
+    assert len(kept) == len(rows) - 1
+    assert all("i64_max" not in r["columns"] for r in kept)
