@@ -1,11 +1,12 @@
 """The gallery's one entry point. `nox -l` lists the sessions.
 
-    nox -s tests     the stub's own test suite (server_stub/tests)
-    nox -s lint      ruff over the Python code
+    nox -s tests                 the stub's test suite and the harness's own tests
+    nox -s interop [-- FILTER]   every example against the stub, plus the negative matrix
+    nox -s lint                  ruff, go vet, node --check
 
 Python is pinned to the machine's 3.11 and nox never downloads an interpreter; the uv venv
-backend is used when uv is installed. Every Python install is constrained by the pinned versions
-in server_stub/constraints.txt.
+backend is used when uv is installed. Python installs are constrained by the pinned versions in
+server_stub/constraints.txt; Node and Go pins live in node/package-lock.json and go/go.sum.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 import nox
 
 PYTHON = "3.11"
-STUB_CONSTRAINTS = "server_stub/constraints.txt"
+STUB = "./server_stub"
+CONSTRAINTS = "server_stub/constraints.txt"
+RUFF = "ruff==0.17.6"
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.download_python = "never"
@@ -21,15 +24,33 @@ nox.options.error_on_external_run = True
 nox.options.sessions = ["tests"]
 
 
+def install_stub(session: nox.Session, extras: str = "") -> None:
+    session.install("-c", CONSTRAINTS, "-e", f"{STUB}{extras}")
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The stub's test suite: Wycheproof vectors, socket-level handshakes, hypothesis properties."""
-    session.install("-c", STUB_CONSTRAINTS, "-e", "./server_stub[test]")
-    session.run("pytest", "server_stub/tests", *session.posargs)
+    """The stub's suite (Wycheproof vectors, sockets, hypothesis) and the harness's own tests."""
+    install_stub(session, "[test]")
+    session.run("pytest", "--timeout=300", "server_stub/tests", "interop/tests", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def interop(session: nox.Session) -> None:
+    """Build every registered example, run it against the stub, judge the stub's events.
+
+    `nox -s interop -- go` (a language, an environment or an example id) narrows the run;
+    `-- negative` runs only the reference signer's negative matrix.
+    """
+    install_stub(session)
+    session.run("python", "-m", "interop", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff over every Python file of the repository."""
-    session.install("ruff==0.17.6")
-    session.run("ruff", "check", ".")
+    """ruff over every Python file, `go vet` over the Go examples, `node --check` over the Node ones."""
+    session.install(RUFF)
+    session.run("ruff", "check", "--line-length", "120", ".")
+    session.run("go", "-C", "go", "vet", "./...", external=True)
+    session.run("npm", "ci", "--prefix", "node", "--no-audit", "--no-fund", external=True)
+    session.run("npm", "run", "lint", "--prefix", "node", external=True)
