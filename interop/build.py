@@ -33,7 +33,8 @@ def build_environment(env: Environment, build_dir: Path) -> BuildResult:
     started = time.perf_counter()
     stamp = build_dir / "stamps" / f"{env.name}.sha256"
     fingerprint = _fingerprint(env)
-    if env.inputs and stamp.is_file() and stamp.read_text() == fingerprint:
+    outputs_exist = all((REPO / p).exists() for p in fill(env.outputs, build_dir))
+    if env.inputs and outputs_exist and stamp.is_file() and stamp.read_text() == fingerprint:
         return BuildResult(env.name, True, True, time.perf_counter() - started)
     for words in env.build:
         cmd = fill(words, build_dir)

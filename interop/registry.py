@@ -24,6 +24,7 @@ class Environment:
     name: str
     build: list[list[str]]
     inputs: list[str] = field(default_factory=list)  # globs whose content decides if a rebuild is due
+    outputs: list[str] = field(default_factory=list)  # paths a cached build must still have
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,8 @@ def load_registry(path: Path = REGISTRY) -> Registry:
         raise RegistryError(f"{path}: {error}") from error
     environments = {}
     for name, spec in data.get("environment", {}).items():
-        _only_keys(spec, {"build", "inputs"}, f"environment {name}")
-        environments[name] = Environment(name, spec["build"], spec.get("inputs", []))
+        _only_keys(spec, {"build", "inputs", "outputs"}, f"environment {name}")
+        environments[name] = Environment(name, spec["build"], spec.get("inputs", []), spec.get("outputs", []))
     clients = []
     for spec in data.get("client", []):
         where = f"client {spec.get('id', '?')}"
