@@ -22,8 +22,9 @@ def client_row(r: ClientResult) -> list[str]:
     else:
         accepted = str(r.accepted)
         verdict = "PASS" if r.passed else "FAIL"
+    missed = "-" if r.client.expect == "defective" else f"{r.p_missed:.1e}"
     return [r.client.id, r.client.language, encodings, str(r.handshakes), accepted,
-            f"{r.rows_intact}/{r.accepted}", f"{r.p_missed:.1e}", verdict]
+            f"{r.rows_intact}/{r.accepted}", missed, verdict]
 
 
 def case_row(r: CaseResult) -> list[str]:
