@@ -1,0 +1,89 @@
+"""python-questdb-legacy: the official client's 1.x API, questdb 1.2.0, as older documentation shows it.
+
+    Sender(host, port, auth=(kid, d, x, y))
+
+The library does the whole handshake in connect(): it sends the key id, reads the challenge (waiting
+at most read_timeout), signs it and sends the signature as 64-byte raw r||s (fixed-width, so always
+64 bytes) in standard base64. The server never answers. auth is the JWK's key id, d, x and y, as
+unpadded base64url strings: all four are required, and the library checks that x and y belong to d.
+Current versions take a configuration string instead (questdb_client.py).
+
+Rows are built through the API from the fixture's structured fields (not its "ilp" text).
+
+Environment (interop/CLIENTS.md): ILP_HOST, ILP_PORT, ILP_KEY, ILP_ROWS, ILP_CONNECTIONS.
+"""
+
+from example_env import TIMEOUT_S, run, step
+from questdb.ingress import Sender, TimestampMicros, TimestampNanos
+
+# Fixture rows the library refuses, by id (CLIENTS.md: listed in clients.toml as omit_rows).
+OMIT_ROWS = {
+    # Table "a,b": "Table names can't contain a ',' character". Its symbol "k,1" and column "c,1"
+    # are refused too ("Column names can't contain a ',' character"). QuestDB forbids commas in
+    # table and column names, so the library validates names before they reach the wire.
+    "escaped-comma",
+}
+
+NANOS_PER_UNIT = {"ns": 1, "us": 1_000, "ms": 1_000_000}
+
+
+def column_value(column):
+    """A fixture column ({"type": ..., "value": ...}) as the Python value the 1.x API expects."""
+    kind, value = column["type"], column["value"]
+    if kind == "integer":
+        return int(value)  # sent as a 64-bit integer (suffix i)
+    if kind == "float":
+        return float(value)  # float() also reads the fixture's "NaN", "Infinity", "-Infinity"
+    if kind == "string":
+        return str(value)  # a str column is a STRING; a str in `symbols` is a SYMBOL
+    if kind == "boolean":
+        return bool(value)
+    if kind == "timestamp":
+        # 1.x takes timestamp columns only as TimestampMicros (or datetime): a TimestampNanos column
+        # is a TypeError. A nanosecond value that is not whole microseconds cannot be sent exactly.
+        nanos = value * NANOS_PER_UNIT[column["unit"]]
+        if nanos % 1000:
+            raise ValueError(f"a nanosecond timestamp column ({value}) cannot be sent exactly")
+        return TimestampMicros(nanos // 1000)  # suffix t
+    raise ValueError(f"unknown column type {kind!r}")
+
+
+def designated_timestamp(row):
+    if row["timestamp"] is None:
+        return None  # 1.x: at=None leaves the timestamp off the line, the server assigns it
+    return TimestampNanos(row["timestamp"]["value"] * NANOS_PER_UNIT[row["timestamp"]["unit"]])
+
+
+def send_once(settings):
+    with step("configuring the sender"):
+        sender = Sender(
+            settings.host,
+            settings.port,
+            auth=(settings.kid, settings.d, settings.x, settings.y),
+            # How long to wait for the challenge, in milliseconds (default 15000). It is the library's
+            # only timeout: connect, writes and close are bounded by the watchdog in step().
+            read_timeout=TIMEOUT_S * 1000,
+            auto_flush=False,  # send when we call flush(), not on a byte threshold
+        )
+    # Connect and authenticate: this returns once the signature is sent (the server says nothing).
+    # The watchdog bounds the connect, which the library does not, and the challenge: 10 s in all.
+    with step("connecting and authenticating", watchdog_s=TIMEOUT_S):
+        sender.connect()
+    for row in settings.rows:
+        if row["id"] in OMIT_ROWS:
+            continue
+        with step(f"building row {row['id']}"):
+            sender.row(
+                row["table"],
+                symbols=dict(row["symbols"]),
+                columns={name: column_value(column) for name, column in row["columns"].items()},
+                at=designated_timestamp(row),
+            )
+    with step("flushing the rows", watchdog_s=TIMEOUT_S):
+        sender.flush()
+    with step("closing", watchdog_s=TIMEOUT_S):
+        sender.close()
+
+
+if __name__ == "__main__":
+    run("python-questdb-legacy", send_once)

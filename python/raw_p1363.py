@@ -1,0 +1,78 @@
+"""python-raw-p1363: QuestDB's ILP/TCP authentication by hand, signature sent as raw r||s (64 bytes).
+
+The handshake, over a plain socket, with the `cryptography` package:
+  1. send the key id and "\\n"
+  2. read the challenge up to its "\\n" (512 printable bytes)
+  3. sign those 512 bytes (without the "\\n"), ECDSA P-256 with SHA-256
+  4. send the standard base64 of the signature and "\\n", then the rows
+The server never answers: on success it just reads the rows, on failure it just closes.
+
+Environment (interop/CLIENTS.md): ILP_HOST, ILP_PORT, ILP_KEY, ILP_ROWS, ILP_CONNECTIONS.
+"""
+
+import base64
+import socket
+import time
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from example_env import TIMEOUT_S, run, step
+
+
+def private_key(settings):
+    # A JWK holds d as base64url WITHOUT padding: put the padding back before decoding.
+    d = base64.urlsafe_b64decode(settings.d + "=" * (-len(settings.d) % 4))
+    return ec.derive_private_key(int.from_bytes(d, "big"), ec.SECP256R1())
+
+
+def read_challenge(sock):
+    # The challenge may arrive in several pieces: read until its "\n", within TIMEOUT_S in all.
+    deadline = time.monotonic() + TIMEOUT_S
+    received = b""
+    while b"\n" not in received:
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        piece = sock.recv(4096)
+        if not piece:
+            raise ConnectionError(f"the server closed the connection after {len(received)} bytes of challenge")
+        received += piece
+    challenge, _, _ = received.partition(b"\n")
+    return challenge
+
+
+def sign_p1363(key, challenge):
+    # cryptography signs in DER; take r and s out of it and write each as EXACTLY 32 bytes.
+    # The server picks the format by the decoded length: 64 bytes means raw r||s, anything else DER.
+    # r or s is below 2**248 about once in 256 signatures; a minimal-length encoding would then drop
+    # its leading zero byte, make a 63-byte signature that the server parses as DER and rejects:
+    # about 1 handshake in 128. to_bytes(32, "big") keeps the leading zeros.
+    r, s = decode_dss_signature(key.sign(challenge, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def send_once(settings):
+    with step("loading the key"):
+        key = private_key(settings)
+    # The rows, as the fixture's ILP text, one line each.
+    rows = b"".join(row["ilp"].encode("utf-8") + b"\n" for row in settings.rows)
+    with step("connecting"):
+        sock = socket.create_connection((settings.host, settings.port), timeout=TIMEOUT_S)
+    with sock:
+        with step("sending the key id"):
+            sock.sendall(settings.kid.encode("utf-8") + b"\n")
+        with step("reading the challenge"):
+            challenge = read_challenge(sock)
+        with step("signing the challenge"):
+            signature = sign_p1363(key, challenge)
+        with step("sending the signature"):
+            sock.settimeout(TIMEOUT_S)
+            # STANDARD base64 (+ and /): the server's decoder rejects base64url's - and _.
+            sock.sendall(base64.b64encode(signature) + b"\n")
+        # No reply comes: on success the server just reads on, on failure it just closes (and this
+        # write may or may not notice). So the rows follow at once, and only the server knows.
+        with step("sending the rows"):
+            sock.sendall(rows)
+
+
+if __name__ == "__main__":
+    run("python-raw-p1363", send_once)
