@@ -32,7 +32,7 @@ def install_stub(session: nox.Session, extras: str = "") -> None:
 def tests(session: nox.Session) -> None:
     """The stub's suite (Wycheproof vectors, sockets, hypothesis) and the harness's own tests."""
     install_stub(session, "[test]")
-    session.run("pytest", "--timeout=300", "server_stub/tests", "interop/tests", *session.posargs)
+    session.run("python", "-m", "pytest", "--timeout=300", "server_stub/tests", "interop/tests", *session.posargs)
 
 
 @nox.session(python=PYTHON)
