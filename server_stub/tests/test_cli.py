@@ -109,3 +109,21 @@ def test_keys_gen_then_serve_accepts_that_key(tmp_path):
     finally:
         server.stop()
     assert [e["accepted"] for e in read_events(tmp_path / "ev.jsonl") if e["event"] == "auth"] == [True]
+
+
+def test_also_host_listens_on_the_same_port_on_ipv6(serve, two_keys, tmp_path):
+    server = serve("--also-host", "::1")
+    assert server.listening["also_hosts"] == ["::1"]
+    alice = two_keys[1]["alice"]
+    sock = socket.create_connection(("::1", server.port), timeout=5)
+    sock.sendall(b"alice\n")
+    challenge = b""
+    while not challenge.endswith(b"\n"):
+        challenge += sock.recv(1024)
+    sock.sendall(b64(raw_signature(alice, challenge[:-1])) + b"\n")
+    sock.close()
+    code, _, err = server.stop()
+    assert code == 0, err
+    (connect,) = [e for e in read_events(tmp_path / "events.jsonl") if e["event"] == "connect"]
+    (auth,) = [e for e in read_events(tmp_path / "events.jsonl") if e["event"] == "auth"]
+    assert connect["peer"].startswith("::1:") and auth["accepted"]

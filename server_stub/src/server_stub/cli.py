@@ -35,6 +35,8 @@ def _add_serve_command(sub) -> None:
     serve = sub.add_parser("serve", help="run the challenge/response ILP server stub")
     serve.add_argument("--auth-db", required=True, help="auth file: '<kid> ec-p-256-sha256 <x> <y>' per line")
     serve.add_argument("--host", default=defaults.host, help="address to bind (default %(default)s)")
+    serve.add_argument("--also-host", action="append", default=[], metavar="HOST",
+                       help="listen on this address too, on the same port (repeatable; e.g. ::1)")
     serve.add_argument("--port", type=int, default=defaults.port, help="port (default %(default)s: a free one)")
     serve.add_argument("--events", help="JSON-lines events file (default: stderr)")
     serve.add_argument("--handshake-timeout", type=float, default=defaults.handshake_timeout,
@@ -56,6 +58,7 @@ def _serve(args) -> int:
         return 2
     config = StubConfig(
         host=args.host,
+        also_hosts=tuple(args.also_host),
         port=args.port,
         handshake_timeout=args.handshake_timeout,
         max_key_id_bytes=args.max_key_id_bytes,
@@ -75,7 +78,7 @@ async def _serve_until_signal(server: StubServer) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    host, port = await server.start()
-    print(json.dumps({"event": "listening", "host": host, "port": port}), flush=True)
+    await server.start()
+    print(json.dumps(server.listening_event()), flush=True)
     await stop.wait()
     await server.stop()

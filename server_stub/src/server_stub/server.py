@@ -43,6 +43,7 @@ class StubConfig:
     """Every limit of the stub. The defaults are the real server's where it has one."""
 
     host: str = "127.0.0.1"
+    also_hosts: tuple[str, ...] = ()  # more addresses on the same port (e.g. "::1" for a snippet's "localhost")
     port: int = 0
     max_key_id_bytes: int = 128 * 1024  # the real server's receive buffer
     max_line_bytes: int = 128 * 1024  # one ILP line (or a signature line before its \n)
@@ -207,7 +208,7 @@ class StubServer:
         self.config = config or StubConfig()
         self.connections: set[Connection] = set()
         self._next_conn = 0
-        self._server: asyncio.AbstractServer | None = None
+        self._servers: list[asyncio.AbstractServer] = []
         self._flusher: asyncio.Task | None = None
         self.host: str | None = None
         self.port: int | None = None
@@ -223,13 +224,20 @@ class StubServer:
 
     async def start(self) -> tuple[str, int]:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            self._new_connection, self.config.host, self.config.port, reuse_address=True
-        )
-        self.host, self.port = self._server.sockets[0].getsockname()[:2]
+        first = await loop.create_server(self._new_connection, self.config.host, self.config.port, reuse_address=True)
+        self._servers.append(first)
+        self.host, self.port = first.sockets[0].getsockname()[:2]
+        for host in self.config.also_hosts:  # the same port on every further address
+            self._servers.append(await loop.create_server(self._new_connection, host, self.port, reuse_address=True))
         self._flusher = asyncio.create_task(self._flush_periodically())
-        self.events.emit({"event": "listening", "host": self.host, "port": self.port})
+        self.events.emit(self.listening_event())
         return self.host, self.port
+
+    def listening_event(self) -> dict:
+        event = {"event": "listening", "host": self.host, "port": self.port}
+        if self.config.also_hosts:
+            event["also_hosts"] = list(self.config.also_hosts)
+        return event
 
     async def _flush_periodically(self):
         while True:
@@ -238,8 +246,8 @@ class StubServer:
 
     async def stop(self):
         """Stop listening, close every connection, record their close events, flush."""
-        if self._server is not None:
-            self._server.close()
+        for listener in self._servers:
+            listener.close()
         pending = [c.closed for c in self.connections]
         for connection in list(self.connections):
             if connection.state in ("KEY_ID", "SIGNATURE"):
