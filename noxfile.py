@@ -2,6 +2,7 @@
 
     nox -s tests                 the stub's test suite and the harness's own tests
     nox -s interop [-- FILTER]   every example against the stub, plus the negative matrix
+    nox -s docs [-- PAGE...]     run the snippets of documentation pages against the stub
     nox -s lint                  ruff, go vet, node --check
 
 Python is pinned to the machine's 3.11 and nox never downloads an interpreter; the uv venv
@@ -44,6 +45,17 @@ def interop(session: nox.Session) -> None:
     """
     install_stub(session)
     session.run("python", "-m", "interop", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Run every snippet of documentation pages against the stub, verdict per snippet.
+
+    `nox -s docs -- page.mdx --budget 30`; without pages: ../shared/docs-pages with the
+    expectations of interop/docs_expectations.toml.
+    """
+    install_stub(session)
+    session.run("python", "-m", "interop.docs", *session.posargs)
 
 
 @nox.session(python=PYTHON)

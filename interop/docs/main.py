@@ -1,0 +1,76 @@
+"""`python -m interop.docs [PAGE...]`: run the snippets of documentation pages against the stub.
+
+Without pages it checks ../shared/docs-pages beside the repository (or $ILP_SHARED_DIR/docs-pages),
+and says so and stops when that folder is absent. Verdicts of pages named in the expectations file
+(interop/docs_expectations.toml by default) must equal the expectation, in either direction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from server_stub import run_stub
+
+from ..build import REPO
+from . import report
+from .extract import extract_page
+from .runner import DOCUMENTED_PORT, Context, check_page, documented_port_is_free, load_key
+
+KEYS = REPO / "interop" / "keys"
+EXPECTATIONS = REPO / "interop" / "docs_expectations.toml"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m interop.docs", description=__doc__.split("\n")[0])
+    parser.add_argument("pages", nargs="*", type=Path, help="Markdown/MDX pages (default: ../shared/docs-pages/*)")
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds of repetition per client snippet")
+    parser.add_argument("--expectations", type=Path, default=EXPECTATIONS)
+    parser.add_argument("--build-dir", type=Path, default=REPO / "build")
+    args = parser.parse_args(argv)
+
+    pages = args.pages or _shared_pages()
+    if not pages:
+        print(f"docs: no page given and no {_shared_folder()} folder: nothing to check (skipped)")
+        print("docs: 0 passed, 0 failed")
+        return 0
+    missing = [p for p in pages if not p.is_file()]
+    if missing:
+        print(f"docs: no such page: {', '.join(map(str, missing))}", file=sys.stderr)
+        return 2
+    out = args.build_dir.resolve() / "docs"
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+
+    free = documented_port_is_free()
+    port_config = {"port": DOCUMENTED_PORT, "also_hosts": ("::1",)} if free else {"port": 0}
+    with run_stub(KEYS / "auth.txt", **port_config) as stub:
+        print(f"docs: stub on port {stub.port}" + ("" if free else " (9009 is busy: ports in snippets are substituted)"))
+        ctx = Context(stub, load_key(KEYS / "testUser1.jwk.json"), out / "work", args.budget, port_moved=not free)
+        results = [check_page(extract_page(page), ctx) for page in pages]
+
+    lines = report.lines_for(results, report.load_expectations(args.expectations))
+    failed = sum(not ln.ok for ln in lines)
+    summary = f"{len(pages)} pages, {len(lines)} verdicts in {time.perf_counter() - started:.0f} s (budget {args.budget:g} s per client snippet)"
+    print()
+    print(report.table(lines))
+    print()
+    print(report.details(lines))
+    print()
+    report.write_markdown(out / "report.md", lines, summary)
+    report.write_junit(out / "junit.xml", lines)
+    print(f"{summary}; report: {out / 'report.md'}, JUnit: {out / 'junit.xml'}")
+    print(f"docs: {len(lines) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def _shared_folder() -> Path:
+    return Path(os.environ.get("ILP_SHARED_DIR", REPO.parent / "shared")) / "docs-pages"
+
+
+def _shared_pages() -> list[Path]:
+    folder = _shared_folder()
+    return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []

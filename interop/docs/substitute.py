@@ -1,0 +1,31 @@
+"""Applies substitutions.toml to a client snippet and lists what it changed."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+SUBSTITUTIONS = Path(__file__).resolve().parent / "substitutions.toml"
+
+
+def load_substitutions(path: Path = SUBSTITUTIONS) -> list[dict]:
+    return tomllib.loads(path.read_text("utf-8"))["substitution"]
+
+
+def substitute(code: str, language: str, values: dict, port_moved: bool,
+               rules: list[dict] | None = None) -> tuple[str, list[str]]:
+    """(changed code, ["'from' -> 'to' (why)", ...]) for the rules that apply and match."""
+    applied = []
+    for rule in rules if rules is not None else load_substitutions():
+        if language not in rule["languages"] or (rule.get("when") == "port_moved" and not port_moved):
+            continue
+        replacement = rule["replace"].format(**values)
+        pattern = re.compile(rule["pattern"] if "pattern" in rule else re.escape(rule["find"]))
+        found = sorted({m.group(0) for m in pattern.finditer(code)})
+        if not found:
+            continue
+        code = pattern.sub(lambda _match, text=replacement: text, code)
+        shown = replacement if len(replacement) <= 20 else replacement[:12] + "..."
+        applied += [f"{text!r} -> {shown!r} ({rule['why'].format(**values)})" for text in found]
+    return code, applied

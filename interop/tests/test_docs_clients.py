@@ -1,0 +1,127 @@
+"""The docs check's client side: substitutions, dependency discovery, and whole synthetic pages run
+against the stub (stdlib-only snippets, so no package download is needed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from interop.build import REPO
+from interop.docs.clients import javascript_dependencies, key_line, python_distributions
+from interop.docs.substitute import substitute
+
+VALUES = {"kid": "testUser1", "d": "D", "x": "X", "y": "Y", "port": 4242}
+
+
+def test_placeholders_and_tls_are_substituted_and_listed():
+    code = 'auth = ("YOUR_KID", "YOUR_D_KEY")\nSender(HOST, 9009, auth=auth, tls = True)\n'
+    changed, applied = substitute(code, "python", VALUES, port_moved=False)
+    assert changed == 'auth = ("testUser1", "D")\nSender(HOST, 9009, auth=auth, tls=False)\n'
+    assert len(applied) == 3 and any("TLS" in a for a in applied)
+
+
+def test_port_is_substituted_only_when_moved():
+    changed, applied = substitute("addr := \"127.0.0.1:9009\"", "go", VALUES, port_moved=True)
+    assert changed == 'addr := "127.0.0.1:4242"' and "busy" in applied[0]
+    assert substitute("x 9009", "go", VALUES, port_moved=False)[0] == "x 9009"
+
+
+def test_javascript_dependencies_skip_builtins():
+    code = 'const {Socket} = require("net")\nconst x = require("node-webcrypto-ossl")\nimport y from "@scope/pkg/sub"\n'
+    assert javascript_dependencies(code) == ["node-webcrypto-ossl", "@scope/pkg"]
+
+
+def test_python_distributions_skip_stdlib():
+    code = "import datetime, sys\nfrom questdb.ingress import Sender\nimport socket\n"
+    assert python_distributions(code) == ["questdb"]
+
+
+def test_key_line_picks_the_error():
+    output = "npm warn deprecated x\nnpm error gyp ERR! stack Error: `make` failed with exit code: 2\nnpm error A complete log"
+    assert "make` failed" in key_line(output)
+
+
+# --- whole pages ----------------------------------------------------------------------------------
+
+GOOD_JS = """
+const net = require("net")
+const { createPrivateKey, sign } = require("crypto")
+const jwk = { kty: "EC", crv: "P-256", kid: "testUser1", d: "5UjEMuA0Pj5pjK8a-fa24dyIf-Es5mYny3oE_Wmus48",
+  x: "fLKYEaoEb9lrn3nkwLDA-M_xnuFOdSt9y0Z7_vWSHLU", y: "Dt5tbS1dEDMSYfym3fgMv0B99szno-dFc1rYF9t0aac" }
+const key = createPrivateKey({ key: jwk, format: "jwk" })
+const socket = net.connect(9009, "127.0.0.1", () => socket.write("testUser1\\n"))
+let data = Buffer.alloc(0)
+socket.on("data", (chunk) => {
+  data = Buffer.concat([data, chunk])
+  if (data[data.length - 1] !== 10) return
+  const signature = sign("sha256", data.subarray(0, data.length - 1), key).toString("base64")
+  socket.end(`${signature}\\ndocs_check ok=true\\n`)
+})
+"""
+
+REJECTED_PY = """
+import socket
+with socket.create_connection(("127.0.0.1", 9009), timeout=5) as s:
+    s.sendall(b"YOUR_KID\\n")
+    data = b""
+    while not data.endswith(b"\\n"):
+        data += s.recv(1024)
+    s.sendall(b"AAAAA\\n")
+"""
+
+
+def _page(tmp_path, blocks: list[tuple[str, str, str]]) -> str:
+    parts = ["---\ntitle: test page\n---\n"]
+    for language, tab, code in blocks:
+        fence = f"```{language}\n{textwrap.dedent(code).strip()}\n```\n"
+        parts.append(f'<Tabs values={{[{{label: "{tab}", value: "t"}}]}}>\n<TabItem value="t">\n\n{fence}\n</TabItem>\n</Tabs>\n'
+                     if tab else fence)
+    page = tmp_path / "page.md"
+    page.write_text("\n".join(parts))
+    return str(page)
+
+
+def _docs(tmp_path, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "interop.docs", *args, "--build-dir", str(tmp_path / "build")],
+                          cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+
+
+@pytest.mark.timeout(600)
+def test_a_page_of_runnable_snippets(tmp_path):
+    page = _page(tmp_path, [("", "NodeJS", GOOD_JS), ("python", "", REJECTED_PY),
+                            ("ini", "", "line.tcp.auth.db.path=conf/auth.txt"), ("text", "", "hello")])
+    expectations = tmp_path / "expect.toml"
+    expectations.write_text(
+        '[[page]]\nname = "page.md"\n'
+        '[[page.snippet]]\nindex = 1\nnewest = "PASS"\n'
+        '[[page.snippet]]\nindex = 2\nnewest = "REJECTED"\n'
+        '[[page.snippet]]\nindex = 3\ncheck = "PASS"\n'
+        '[[page.snippet]]\nindex = 4\ncheck = "NOT RUNNABLE"\n')
+    proc = _docs(tmp_path, page, "--budget", "2", "--expectations", str(expectations))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.rstrip().endswith("docs: 4 passed, 0 failed")
+    assert "base64_invalid_length" in proc.stdout  # the stub's reason, next to the REJECTED verdict
+    assert "'YOUR_KID' -> 'testUser1'" in proc.stdout  # the substitution is listed
+    report = (tmp_path / "build" / "docs" / "report.md").read_text()
+    assert "| page.md | 1 | javascript | NodeJS | newest | PASS |" in report
+
+
+@pytest.mark.timeout(600)
+def test_a_verdict_that_differs_from_its_expectation_fails_the_run(tmp_path):
+    page = _page(tmp_path, [("python", "", REJECTED_PY)])
+    expectations = tmp_path / "expect.toml"
+    expectations.write_text('[[page]]\nname = "page.md"\n[[page.snippet]]\nindex = 1\nnewest = "PASS"\n')
+    proc = _docs(tmp_path, page, "--budget", "0", "--expectations", str(expectations))
+    assert proc.returncode == 1
+    assert "EXPECTED PASS" in proc.stdout and proc.stdout.rstrip().endswith("docs: 0 passed, 1 failed")
+
+
+def test_a_page_without_fences(tmp_path):
+    page = tmp_path / "scraped.txt"
+    page.write_text("Authenticate\nconst x = 1\nfunction f() {\n")
+    proc = _docs(tmp_path, str(page), "--budget", "0")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "NO RUNNABLE SNIPPET" in proc.stdout and "scraped" in proc.stdout
