@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"docs: no such page: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
     out = args.build_dir.resolve() / "docs"
-    out.mkdir(parents=True, exist_ok=True)
+    _fresh_work_folder(out / "work")
     started = time.perf_counter()
 
     free = documented_port_is_free()
@@ -65,6 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{summary}; report: {out / 'report.md'}, JUnit: {out / 'junit.xml'}")
     print(f"docs: {len(lines) - failed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def _fresh_work_folder(work: Path) -> None:
+    """Every run starts from empty snippet folders (a recipe may append to its files); the Python
+    virtual environments, one per distribution version, are kept."""
+    work.mkdir(parents=True, exist_ok=True)
+    for entry in work.iterdir():
+        if entry.name != "venvs":
+            shutil.rmtree(entry)
 
 
 def _shared_folder() -> Path:
