@@ -27,6 +27,7 @@ class Prepared:
     command: list[str] | None  # None when it could not be installed or built
     cwd: Path
     verdict: str | None = None  # "FAILS TO INSTALL" / "FAILS TO BUILD" when command is None
+    detail: str = ""  # one line: what failed and the error's key line
     evidence: str = ""
     versions: dict = field(default_factory=dict)  # dependency -> version used
     notes: list[str] = field(default_factory=list)
@@ -114,7 +115,7 @@ def prepare_javascript(code: str, workdir: Path, replace_failing: bool = False) 
     if to_install:
         done = run(["npm", "install", "--no-audit", "--no-fund", *to_install], workdir, INSTALL_TIMEOUT)
         if not done.ok:
-            return _failed(prepared, "FAILS TO INSTALL", f"npm install {' '.join(to_install)}: {done.evidence()}")
+            return _failed(prepared, "FAILS TO INSTALL", done, f"npm install {' '.join(to_install)}")
     for package in to_install:
         manifest = workdir / "node_modules" / package / "package.json"
         prepared.versions[package] = json.loads(manifest.read_text())["version"]
@@ -145,20 +146,20 @@ def prepare_go(code: str, workdir: Path) -> Prepared:
     if not (workdir / "go.mod").exists():
         init = run(["go", "mod", "init", "snippet"], workdir, 60)
         if not init.ok:
-            return _failed(prepared, "FAILS TO INSTALL", init.evidence())
+            return _failed(prepared, "FAILS TO INSTALL", init, "go mod init")
     tidy = run(["go", "mod", "tidy"], workdir, INSTALL_TIMEOUT)
     if not tidy.ok:
         pinned = _pin_refused_modules(code, workdir, tidy)
         if not pinned:
-            return _failed(prepared, "FAILS TO INSTALL", tidy.evidence())
+            return _failed(prepared, "FAILS TO INSTALL", tidy, "go mod tidy")
         prepared.notes.append(f"go mod tidy could not list the newest version ({key_line(tidy.err)}); "
                               f"used the declared {', '.join(pinned)} (dependencies.toml)")
         tidy = run(["go", "mod", "tidy"], workdir, INSTALL_TIMEOUT)
         if not tidy.ok:
-            return _failed(prepared, "FAILS TO INSTALL", tidy.evidence())
+            return _failed(prepared, "FAILS TO INSTALL", tidy, "go mod tidy")
     build = run(["go", "build", "-o", "snippet", "."], workdir, INSTALL_TIMEOUT)
     if not build.ok:
-        return _failed(prepared, "FAILS TO BUILD", build.evidence())
+        return _failed(prepared, "FAILS TO BUILD", build, "go build")
     prepared.versions = _go_direct_requirements(workdir)
     return prepared
 
@@ -205,7 +206,10 @@ def prepare_python(code: str, workdir: Path, venvs: Path, pins: dict | None = No
     try:
         distributions = python_distributions(code)
     except SyntaxError as error:
-        return _failed(prepared, "FAILS TO BUILD", f"the snippet is not valid Python: {error}")
+        prepared.command = None
+        prepared.verdict, prepared.detail = "FAILS TO BUILD", f"the snippet is not valid Python: {error}"
+        prepared.evidence = prepared.detail
+        return prepared
     requirements = [f"{d}=={pins[d]}" if pins and d in pins else d for d in distributions]
     venv = venvs / ("-".join(requirements).replace("=", "") or "stdlib")
     python = venv / "bin" / "python"
@@ -213,13 +217,13 @@ def prepare_python(code: str, workdir: Path, venvs: Path, pins: dict | None = No
     if not python.exists():
         made = run([sys.executable, "-m", "venv", str(venv)], workdir, 120)
         if not made.ok:
-            return _failed(prepared, "FAILS TO INSTALL", made.evidence())
+            return _failed(prepared, "FAILS TO INSTALL", made, "python -m venv")
     if requirements:
         done = run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
                    workdir, INSTALL_TIMEOUT)
         if not done.ok:
             shutil.rmtree(venv, ignore_errors=True)
-            return _failed(prepared, "FAILS TO INSTALL", f"pip install {' '.join(requirements)}: {done.evidence()}")
+            return _failed(prepared, "FAILS TO INSTALL", done, f"pip install {' '.join(requirements)}")
     for dist in distributions:
         shown = run([str(python), "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"], workdir, 60)
         prepared.versions[dist] = shown.out.strip()
@@ -244,8 +248,9 @@ def _major(version: str) -> int:
     return int(version.split(".")[0])
 
 
-def _failed(prepared: Prepared, verdict: str, evidence: str) -> Prepared:
+def _failed(prepared: Prepared, verdict: str, finished: Finished, step: str) -> Prepared:
     prepared.command = None
     prepared.verdict = verdict
-    prepared.evidence = evidence
+    prepared.detail = f"{step}: {key_line(finished.err or finished.out)}"
+    prepared.evidence = finished.evidence() + "\n" + "\n".join((finished.err or finished.out).strip().splitlines()[-12:])
     return prepared

@@ -36,7 +36,7 @@ class Verdict:
 
 
 def not_installed(label: str, prepared: Prepared, substitutions: list[str]) -> Verdict:
-    return Verdict(label, prepared.verdict, _first_line(prepared.evidence, 160), prepared.evidence,
+    return Verdict(label, prepared.verdict, _first_line(prepared.detail, 160), prepared.evidence,
                    prepared.versions, substitutions, prepared.notes)
 
 

@@ -103,7 +103,7 @@ def _javascript(code: str, substitutions: list[str], workdir: Path, ctx: Context
     if prepared.command:
         return [repeat("newest", prepared, ctx.stub, ctx.budget, substitutions)]
     verdicts = [not_installed("newest", prepared, substitutions)]
-    label = javascript_replacement(prepared.evidence)
+    label = javascript_replacement(prepared.detail)
     if prepared.verdict == "FAILS TO INSTALL" and label:
         replaced = prepare_javascript(code, workdir / "replacement", replace_failing=True)
         second = (repeat("replacement", replaced, ctx.stub, ctx.budget, substitutions) if replaced.command
