@@ -52,6 +52,11 @@ def lines_for(results: list[PageResult], expectations: dict) -> list[Line]:
             lines.append(Line(name, "-", "-", "-", "page", "NO RUNNABLE SNIPPET", expected,
                               result.page.no_snippet_reason or ""))
             continue
+        if expected_page is not None:
+            present = {s.snippet.index for s in result.snippets}
+            for index in sorted(set(expected_page["snippets"]) - present):
+                lines.append(Line(name, index, "?", "", "-", "(no such snippet)", "a snippet",
+                                  "the expectations name a snippet the page no longer has"))
         for snippet_result in result.snippets:
             s = snippet_result.snippet
             wanted = None if expected_page is None else expected_page["snippets"].get(s.index, {})
