@@ -230,9 +230,10 @@ def prepare_python(code: str, workdir: Path, venvs: Path, pins: dict | None = No
     return prepared
 
 
-def python_older_majors(dist: str, newest: str) -> list[str]:
-    """The newest version of each major below `newest`'s, newest first (from pip index versions)."""
-    listed = run([sys.executable, "-m", "pip", "index", "versions", dist], Path.cwd(), 120)
+def python_older_majors(dist: str, newest: str, python: str) -> list[str]:
+    """The newest version of each major below `newest`'s, newest first, as `pip index versions`
+    run by `python` (a snippet's venv interpreter, which has pip) lists them."""
+    listed = run([python, "-m", "pip", "index", "versions", dist], Path.cwd(), 120)
     match = re.search(r"Available versions: (.*)", listed.out)
     if not match:
         return []

@@ -133,7 +133,7 @@ def _python(code: str, substitutions: list[str], workdir: Path, ctx: Context) ->
         return [newest]
     # Written for an older major? Try the newest release of each older major, once each.
     dist, version = next(iter(prepared.versions.items()))
-    for older in python_older_majors(dist, version):
+    for older in python_older_majors(dist, version, prepared.command[0]):
         candidate = prepare_python(code, workdir / f"{dist}-{older}", venvs, pins={dist: older})
         if not candidate.command:
             continue
