@@ -121,8 +121,8 @@ _TAG_START = re.compile(r"<(?P<close>/?)\s*(?P<name>TabItem|Tabs)(?=[\s/>]|$)")
 _MAX_PENDING_LINES = 60
 
 
-def _tag_end(text: str, start: int) -> int | None:
-    """Index just past the '>' ending the JSX tag begun before `start`, honouring quotes and braces; None if open."""
+def _unquoted(text: str, start: int):
+    """(index, character, brace depth after it) for every character from `start` outside quotes."""
     depth, quote, i = 0, "", start
     while i < len(text):
         c = text[i]
@@ -133,36 +133,23 @@ def _tag_end(text: str, start: int) -> int | None:
                 quote = ""
         elif c in "\"'`":
             quote = c
-        elif c == "{":
-            depth += 1
-        elif c == "}":
-            depth = max(0, depth - 1)
-        elif c == ">" and depth == 0:
-            return i + 1
+        else:
+            if c == "{":
+                depth += 1
+            elif c == "}":
+                depth = max(0, depth - 1)
+            yield i, c, depth
         i += 1
-    return None
+
+
+def _tag_end(text: str, start: int) -> int | None:
+    """Index just past the '>' ending the JSX tag begun before `start`, honouring quotes and braces; None if open."""
+    return next((i + 1 for i, c, depth in _unquoted(text, start) if c == ">" and depth == 0), None)
 
 
 def _braced(text: str, start: int) -> int:
     """Index just past the brace expression opening at text[start] == '{' (or len(text) if unbalanced)."""
-    depth, quote, i = 0, "", start
-    while i < len(text):
-        c = text[i]
-        if quote:
-            if c == "\\":
-                i += 1
-            elif c == quote:
-                quote = ""
-        elif c in "\"'`":
-            quote = c
-        elif c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return len(text)
+    return next((i + 1 for i, c, depth in _unquoted(text, start) if c == "}" and depth == 0), len(text))
 
 
 def _jsx_attrs(body: str) -> dict[str, str]:
