@@ -16,14 +16,6 @@ Environment (interop/CLIENTS.md): ILP_HOST, ILP_PORT, ILP_KEY, ILP_ROWS, ILP_CON
 from example_env import TIMEOUT_S, run, step
 from questdb.ingress import Sender, TimestampMicros, TimestampNanos
 
-# Fixture rows the library refuses, by id (CLIENTS.md: listed in clients.toml as omit_rows).
-OMIT_ROWS = {
-    # Table "a,b": "Table names can't contain a ',' character". Its symbol "k,1" and column "c,1"
-    # are refused too ("Column names can't contain a ',' character"). QuestDB forbids commas in
-    # table and column names, so the library validates names before they reach the wire.
-    "escaped-comma",
-}
-
 NANOS_PER_UNIT = {"ns": 1, "us": 1_000, "ms": 1_000_000}
 
 
@@ -70,8 +62,6 @@ def send_once(settings):
     with step("connecting and authenticating", watchdog_s=TIMEOUT_S):
         sender.connect()
     for row in settings.rows:
-        if row["id"] in OMIT_ROWS:
-            continue
         with step(f"building row {row['id']}"):
             sender.row(
                 row["table"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from server_stub.ilp import parse_line
+from server_stub.names import check_row
 
 from interop.fixture import ROWS, comparable, diff_rows, expected_rows, load_rows
 from interop.registry import REGISTRY, RegistryError, load_registry
@@ -66,7 +67,14 @@ def test_fixture_covers_what_the_issue_lists():
     assert {c["type"] for c in columns} == {"integer", "float", "string", "boolean", "timestamp"}
     assert any(r["timestamp"] is None for r in rows) and any(r["timestamp"] for r in rows)
     names = "".join(r["table"] + "".join(r["symbols"]) + "".join(r["columns"]) for r in rows)
-    assert all(ch in names for ch in " ,=") and not names.isascii()
+    assert all(ch in names for ch in " =") and not names.isascii()
+    symbol_values = "".join(v for r in rows for v in r["symbols"].values())
+    assert all(ch in symbol_values for ch in " ,=")  # escaped in a tag value
+
+
+def test_fixture_names_are_ones_questdb_accepts():
+    for row in load_rows(ROWS):
+        check_row({k: row[k] for k in ("table", "symbols", "columns", "timestamp")})
 
 
 def test_diff_rows_reports_type_value_and_missing_rows():

@@ -11,7 +11,7 @@ from server_stub import run_stub
 ROWS = (
     b"trades,sym=BTC\\ USD,side=buy price=30000.5,qty=-2i,note=\"say \\\"hi\\\"\\\\\",ok=TRUE,"
     b"at=1700000000000000t 1700000000000000000\n"
-    b"m\\,x,t\\=g=\xc3\xa9t\xc3\xa9 v=NaN,w=-Infinity,e=1.5e-3 1700000000000m\r\n"
+    b"m\\ x,t\\=g=\xc3\xa9t\xc3\xa9 v=NaN,w=-Infinity,e=1.5e-3 1700000000000m\r\n"
     b"no_ts x=1i\n"
 )
 
@@ -40,7 +40,7 @@ def test_typed_rows(stub, two_keys):
         "at": {"type": "timestamp", "value": 1700000000000000, "unit": "us"},
     }
     assert first["timestamp"] == {"value": 1700000000000000000, "unit": "ns"}
-    assert (second["table"], second["symbols"]) == ("m,x", {"t=g": "été"})
+    assert (second["table"], second["symbols"]) == ("m x", {"t=g": "été"})
     assert second["columns"]["v"] == {"type": "float", "value": "NaN"}
     assert second["columns"]["w"] == {"type": "float", "value": "-Infinity"}
     assert second["timestamp"] == {"value": 1700000000000, "unit": "ms"}
@@ -72,3 +72,26 @@ def test_ilp_line_limit(two_keys):
         stub.wait_for_closed(1)
         assert "too long" in stub.events("ilp_error")[0]["error"]
         assert len(stub.events("row")) == 1
+
+
+@pytest.mark.parametrize("line, what", [
+    (b"a\\,b x=1i", "invalid table name"),
+    (b".hidden x=1i", "invalid table name"),
+    (b"t,k\\,1=v x=1i", "invalid column name"),
+    (b"t temp-c=1.5", "invalid column name"),
+    (b"t a.b=1i", "invalid column name"),
+])
+def test_names_questdb_refuses_end_the_connection_like_a_malformed_line(stub, two_keys, line, what):
+    """ILP can escape these characters; QuestDB still refuses the names and disconnects."""
+    sock = authenticated(stub, two_keys, b"t ok=1i\n" + line + b"\nt ok=2i\n")
+    assert closed_by_peer(sock)
+    stub.wait_for_closed(1)
+    assert [r["columns"]["ok"]["value"] for r in stub.events("row")] == [1]
+    (error,) = stub.events("ilp_error")
+    assert what in error["error"] and error["line"] == 2
+
+
+def test_names_questdb_accepts(stub, two_keys):
+    authenticated(stub, two_keys, "t.v2,room\\ name=a\\,b a\\=b=1i,température=2.5\n".encode()).close()
+    (row,) = stub.wait_for_rows(1)
+    assert row["table"] == "t.v2" and row["symbols"] == {"room name": "a,b"}

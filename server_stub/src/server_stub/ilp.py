@@ -469,10 +469,13 @@ class IlpStream:
     N-th row the client tried to send (CR LF line ends do not count twice).
     """
 
-    def __init__(self, max_line_bytes: int = 131072) -> None:
+    def __init__(self, max_line_bytes: int = 131072, check_row=None) -> None:
+        """check_row(row), when given, is the server's own check of a parsed row (e.g. its name
+        rules): raising IlpLineError makes that line an error like a syntax error."""
         if max_line_bytes < 1:
             raise ValueError("max_line_bytes must be positive")
         self.max_line_bytes = max_line_bytes
+        self._check_row = check_row
         self._buffer = bytearray()  # the start of the incomplete line
         self._search_from = 0  # the buffer before this holds no unexamined line end
         self._tracker: _QuoteTracker | None = None  # for the incomplete line, made when needed
@@ -538,7 +541,10 @@ class IlpStream:
         if len(line) > self.max_line_bytes:
             return self._stop(line, self._too_long())
         try:
-            rows.append(parse_line(line))
+            row = parse_line(line)
+            if self._check_row is not None:
+                self._check_row(row)
+            rows.append(row)
         except IlpLineError as exc:
             return self._stop(line, str(exc))
         return None

@@ -19,7 +19,7 @@ import asyncio
 import os
 from dataclasses import dataclass
 
-from . import ilp, reasons, signature
+from . import ilp, names, reasons, signature
 from .events import EventLog
 
 CHALLENGE_BYTES = 512
@@ -145,7 +145,7 @@ class Connection(asyncio.Protocol):
         self.timer.cancel()
         self.emit_auth(True, discarded_bytes=self.discarded, pipelined_bytes=len(rest), **fields)
         self.state = "ILP"
-        self.ilp = ilp.IlpStream(self.server.config.max_line_bytes)
+        self.ilp = ilp.IlpStream(self.server.config.max_line_bytes, check_row=names.check_row)
         if rest:
             self.read_rows(rest)
 
