@@ -127,6 +127,7 @@ def test_challenge_is_512_printable_bytes_and_fresh_each_time(stub):
 def test_unknown_key_id_still_gets_a_challenge(stub, alice):
     sock = handshake(stub, "mallory", lambda c: b64(raw_signature(alice, c)))
     auth = rejected(stub, sock, "unknown_key_id")
+    assert "real_server_closes" not in auth  # QuestDB closes this one too
     assert auth["encoding"] == "p1363"
     assert "'mallory'" in auth["reason"]
     assert "'alice'" in auth["hint"]  # the signature verifies for alice: wrong key id
@@ -163,6 +164,7 @@ def test_invalid_base64_character_is_named(stub, alice, char, hint_word):
     auth = rejected(stub, handshake(stub, "alice", answer), "base64_invalid_char")
     assert repr(char.decode()) in auth["reason"]
     assert hint_word in auth["hint"]
+    assert auth["real_server_closes"] is False and "stays open" in auth["real_server"]
     assert auth["encoding"] == "invalid" and auth["signature_bytes"] is None
 
 

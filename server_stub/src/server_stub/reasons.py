@@ -30,6 +30,11 @@ def explain(reason_code: str, details: dict) -> tuple[str, str]:
     return reason, "; ".join([hint, *extra_hints])
 
 
+def real_server_note(reason_code: str) -> str | None:
+    """How the real server's wire behaviour differs for this reason (None: it closes, as the stub does)."""
+    return catalogue()[reason_code].get("real_server")
+
+
 def _hint(entry: dict, fields: dict) -> str:
     for flag, text in entry.get("when", {}).items():
         if fields.get(flag):

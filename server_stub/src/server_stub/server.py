@@ -165,6 +165,9 @@ class Connection(asyncio.Protocol):
         mistakes = [m["code"] for m in details.get("mistakes", [])]
         if mistakes:
             fields["mistakes"] = mistakes
+        real_server = reasons.real_server_note(reason_code)
+        if real_server:
+            fields.update(real_server_closes=False, real_server=real_server)
         self.emit_auth(False, reason_code=reason_code, reason=reason, hint=hint, **fields)
         self.close(cause)
 
