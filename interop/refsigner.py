@@ -28,7 +28,8 @@ class WireObservation:
     closed_by_server: bool
 
 
-def run_case(host: str, port: int, keys: dict, case: dict, ilp_lines: list[str]) -> WireObservation:
+def run_case(host: str, port: int, keys: dict, case: dict, ilp_lines: list[str], after=None) -> WireObservation:
+    """Play one case. `after(sock)`, if given, runs on a connection the server left open."""
     rows = "".join(line + "\n" for line in ilp_lines).encode()
     kid = case.get("kid", "testUser1")
     jwk = keys[case.get("key", kid)]
@@ -46,7 +47,10 @@ def run_case(host: str, port: int, keys: dict, case: dict, ilp_lines: list[str])
             return WireObservation(local, False, True)
         line = signature_line(jwk, challenge, case) + case.get("signature_end", "\n").encode()
         sock.sendall(line + (rows if case.get("rows", "after") == "after" else b""))
-        return WireObservation(local, True, _closed_by_server(sock))
+        closed = _closed_by_server(sock)
+        if not closed and after is not None:
+            after(sock)
+        return WireObservation(local, True, closed)
 
 
 def signature_line(jwk: dict, challenge: bytes, case: dict) -> bytes:

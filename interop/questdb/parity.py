@@ -1,0 +1,229 @@
+"""The stub and the real QuestDB server side by side: the same handshakes, the same examples.
+
+QuestDB gives no verdict on the wire, so one is derived: a rejected connection is closed by the
+server and its rows never appear; an accepted one's rows appear in the table (read back over HTTP
+/exec). For every case the stub's verdict (from its events) and QuestDB's must agree: accepted or
+not, whether the server closes the connection, and how many rows arrive.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from server_stub.keys import load_jwk
+
+from ..fixture import ROWS, expected_rows, load_rows
+from ..judge import judge_client
+from ..refsigner import run_case
+from ..run_example import run_example
+from ..stubproc import StubProcess, by_connection
+from .launcher import QueryError, QuestDBProcess
+
+HERE = Path(__file__).resolve().parent
+CASES = HERE.parent / "negative_cases.toml"
+PROBE_TABLE = "parity"  # the row a case sends with its handshake
+AFTER_TABLE = "parity_after"  # one row sent after the handshake: tells "accepted" from "left open"
+SETTLE_SECONDS = 15.0  # how long QuestDB may take to make ingested rows visible
+
+
+@dataclass
+class Side:
+    accepted: bool | int  # bool for a case; number of accepted connections for an example
+    closes: bool | None = None  # whether the server closed the connection (cases only)
+    rows: int = 0
+    detail: str = ""
+
+
+@dataclass
+class Parity:
+    kind: str  # "case" or "example"
+    name: str
+    stub: Side
+    questdb: Side
+    problems: list[str] = field(default_factory=list)  # value differences found in QuestDB's tables
+
+    @property
+    def agree(self) -> bool:
+        same = (self.stub.accepted, self.stub.closes, self.stub.rows) == (
+            self.questdb.accepted, self.questdb.closes, self.questdb.rows)
+        return same and not self.problems
+
+
+# --- the negative matrix ---------------------------------------------------------------------------
+
+def cases_parity(keys: dict, stub_auth: Path, out: Path, questdb: QuestDBProcess) -> list[Parity]:
+    cases = tomllib.loads(CASES.read_text("utf-8"))["case"]
+    keys = {kid: load_jwk(path) for kid, path in keys.items()}
+    with StubProcess(stub_auth, out / "events" / "parity-cases.jsonl") as stub:
+        stub_wire = [_play(stub.host, stub.port, keys, case) for case in cases]
+    conn_of = {e["peer"]: e["conn"] for e in stub.events() if e["event"] == "connect"}
+    stub_conns = by_connection(stub.events())
+    questdb_wire = [_play(questdb.host, questdb.ilp_port, keys, case) for case in cases]
+    accepted_rows = _counts_by_case(questdb, AFTER_TABLE, cases)
+    probe_rows = _counts_by_case(questdb, PROBE_TABLE, cases)
+    results = []
+    for case, s_wire, q_wire in zip(cases, stub_wire, questdb_wire, strict=True):
+        conn = stub_conns.get(conn_of.get(s_wire.local_peer), {})
+        auth = conn.get("auth", {})
+        stub_side = Side(
+            accepted=bool(auth.get("accepted")),
+            # The stub always closes a rejected connection; the event says where QuestDB would not.
+            closes=not auth.get("accepted") and auth.get("real_server_closes", True),
+            rows=sum(r["table"] == PROBE_TABLE for r in conn.get("rows", [])),
+            detail=auth.get("reason_code") or "accepted")
+        questdb_side = Side(
+            accepted=accepted_rows.get(case["id"], 0) > 0,
+            closes=q_wire.closed_by_server,
+            rows=probe_rows.get(case["id"], 0),
+            detail=("closed" if q_wire.closed_by_server else "left open")
+            + ("" if q_wire.challenge_received else ", no challenge"))
+        results.append(Parity("case", case["id"], stub_side, questdb_side))
+    return results
+
+
+def _play(host: str, port: int, keys: dict, case: dict):
+    probe = [f"{PROBE_TABLE},case={case['id']} n=1i"]
+    after_row = f"{AFTER_TABLE},case={case['id']} n=1i\n".encode()
+
+    def after(sock: socket.socket) -> None:
+        try:
+            sock.sendall(after_row)
+        except OSError:
+            pass  # closed meanwhile: the row simply does not arrive
+
+    return run_case(host, port, keys, case, probe, after=after)
+
+
+def _counts_by_case(questdb: QuestDBProcess, table: str, cases: list[dict]) -> dict:
+    """{case id: rows} once the count has stopped changing (ingestion is asynchronous)."""
+    previous, stable_since, deadline = None, time.monotonic(), time.monotonic() + SETTLE_SECONDS
+    while True:
+        try:
+            counts = {row[0]: row[1] for row in questdb.query(
+                f"select \"case\", count() from '{table}'")["dataset"]}
+        except QueryError as error:
+            if "does not exist" not in error.text:
+                raise
+            counts = {}
+        if counts != previous:
+            previous, stable_since = counts, time.monotonic()
+        elif time.monotonic() - stable_since > 1.5 or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.2)
+
+
+# --- the examples ------------------------------------------------------------------------------------
+
+def example_parity(client, connections: int, keys: dict, auth: Path, build_dir: Path, out: Path,
+                   questdb: QuestDBProcess) -> Parity:
+    fixture = load_rows()
+    expected = expected_rows(fixture, client.omit_rows, client.omit_columns)
+    with StubProcess(auth, out / "events" / f"parity-{client.id}.jsonl") as stub:
+        stub_run = run_example(client.run, build_dir, stub.host, stub.port, keys[client.key], ROWS,
+                               connections, timeout=60 + 0.1 * connections)
+    judged = judge_client(client, connections, stub_run, stub.events(), expected)
+    stub_side = Side(judged.accepted, rows=judged.accepted * len(expected),
+                     detail=f"{judged.accepted}/{judged.handshakes} accepted")
+
+    tables = sorted({row["table"] for row in expected})
+    for table in tables:
+        questdb.query("drop table if exists '{}'".format(table.replace("'", "''")))
+    q_run = run_example(client.run, build_dir, questdb.host, questdb.ilp_port, keys[client.key], ROWS,
+                        connections, timeout=60 + 0.1 * connections)
+    counts = _settled_counts(questdb, tables)
+    per_connection = {t: sum(r["table"] == t for r in expected) for t in tables}
+    accepted = min(counts[t] // per_connection[t] for t in tables)
+    questdb_side = Side(accepted, rows=sum(counts.values()),
+                        detail=f"{accepted} accepted (rows per table: {counts}); exit {q_run.exit_code}")
+    problems = [] if not accepted else _compare_values(questdb, expected)
+    if client.expect == "defective":
+        # Which handshakes fail is chance: agreement means both servers caught the defect.
+        stub_side.accepted = "defect seen" if judged.accepted < connections else "no defect"
+        questdb_side.accepted = "defect seen" if accepted < connections else "no defect"
+        stub_side.rows = questdb_side.rows = 0
+    return Parity("example", client.id, stub_side, questdb_side, problems)
+
+
+def _settled_counts(questdb: QuestDBProcess, tables: list[str]) -> dict:
+    previous, stable_since, deadline = None, time.monotonic(), time.monotonic() + SETTLE_SECONDS
+    while True:
+        counts = {}
+        for table in tables:
+            try:
+                counts[table] = questdb.query("select count() from '{}'".format(table.replace("'", "''")))["dataset"][0][0]
+            except QueryError as error:
+                if "does not exist" not in error.text:
+                    raise
+                counts[table] = 0
+        if counts != previous:
+            previous, stable_since = counts, time.monotonic()
+        elif time.monotonic() - stable_since > 1.5 or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.2)
+
+
+# How QuestDB stores what ILP sends, and therefore what reading it back may differ in. Every other
+# value must come back exactly (symbols, strings, booleans, integers, finite doubles).
+ALLOWED_CONVERSIONS = [
+    "timestamps (designated and columns) are stored in microseconds: a nanosecond value comes back truncated",
+    "a row without a designated timestamp gets the server's clock",
+    "-9223372036854775808 is QuestDB's NULL for LONG: it comes back null",
+    "NaN, Infinity and -Infinity are NULL for DOUBLE: they come back null",
+]
+
+
+def _compare_values(questdb: QuestDBProcess, expected: list[dict]) -> list[str]:
+    """The first stored row of each table against the fixture row, allowing ALLOWED_CONVERSIONS."""
+    problems = []
+    for want in expected:
+        table = want["table"].replace("'", "''")
+        answer = questdb.query(f"select * from '{table}' limit 1")
+        if not answer["dataset"]:
+            problems.append(f"{want['table']}: no row stored")
+            continue
+        got = dict(zip((c["name"] for c in answer["columns"]), answer["dataset"][0], strict=True))
+        for name, value in want["symbols"].items():
+            if got.get(name) != value:
+                problems.append(f"{want['table']}.{name}: {got.get(name)!r}, sent symbol {value!r}")
+        for name, column in want["columns"].items():
+            stored, sent = got.get(name), _as_stored(column)
+            if stored != sent:
+                problems.append(f"{want['table']}.{name}: {stored!r}, sent {column['type']} {column['value']!r}")
+        if want["timestamp"] is not None:
+            sent = _micros(want["timestamp"]["value"], want["timestamp"]["unit"])
+            if _parse_time(got.get("timestamp")) != sent:
+                problems.append(f"{want['table']}.timestamp: {got.get('timestamp')!r}, sent {want['timestamp']}")
+    return problems
+
+
+def _as_stored(column: dict):
+    kind, value = column["type"], column["value"]
+    if kind == "integer" and value == -(2**63):
+        return None
+    if kind == "float" and isinstance(value, str):
+        return None
+    if kind == "timestamp":
+        return _iso(_micros(value, column["unit"]))
+    return value
+
+
+def _micros(value: int, unit: str) -> int:
+    return {"ns": value // 1000, "us": value, "ms": value * 1000}[unit]
+
+
+def _iso(micros: int) -> str:
+    seconds, fraction = divmod(micros, 1_000_000)
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{fraction:06d}Z"
+
+
+def _parse_time(text: str | None) -> int | None:
+    if not text:
+        return None
+    whole, _, fraction = text.rstrip("Z").partition(".")
+    seconds = int(datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp())
+    return seconds * 1_000_000 + int((fraction or "0")[:6].ljust(6, "0"))
