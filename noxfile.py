@@ -3,6 +3,7 @@
     nox -s tests                 the stub's test suite and the harness's own tests
     nox -s interop [-- FILTER]   every example against the stub, plus the negative matrix
     nox -s docs [-- PAGE...]     run the snippets of documentation pages against the stub
+    nox -s questdb [-- FILTER]   the negative matrix and the examples against the real QuestDB too
     nox -s lint                  ruff, go vet, node --check
 
 Python is pinned to the machine's 3.11 and nox never downloads an interpreter; the uv venv
@@ -56,6 +57,14 @@ def docs(session: nox.Session) -> None:
     """
     install_stub(session)
     session.run("python", "-m", "interop.docs", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def questdb(session: nox.Session) -> None:
+    """The real QuestDB server (org.questdb:questdb from Maven Central, needs java and mvn) beside
+    the stub: the negative matrix and every example, as a parity table."""
+    install_stub(session)
+    session.run("python", "-m", "interop.questdb", *session.posargs)
 
 
 @nox.session(python=PYTHON)
