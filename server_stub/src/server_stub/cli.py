@@ -18,7 +18,7 @@ import sys
 from . import keys
 from .authdb import AuthFileError, load_auth_db
 from .events import EventLog
-from .server import StubConfig, StubServer
+from .server import FAULTS, StubConfig, StubServer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +47,12 @@ def _add_serve_command(sub) -> None:
                        help="ILP line limit (default %(default)s)")
     serve.add_argument("--flush-interval", type=float, default=defaults.flush_interval,
                        help="seconds between flushes of the events file (default %(default)s)")
+    serve.add_argument("--fault", choices=sorted(FAULTS), help="inject a misbehaviour, to test a client: "
+                       + "; ".join(f"{name}: {what}" for name, what in FAULTS.items()))
+    serve.add_argument("--fault-delay", type=float, default=defaults.fault_delay,
+                       help="seconds, for challenge-delayed (default %(default)s)")
+    serve.add_argument("--fault-rows", type=int, default=defaults.fault_rows,
+                       help="rows, for close-after-rows (default %(default)s)")
     serve.set_defaults(func=_serve)
 
 
@@ -64,6 +70,9 @@ def _serve(args) -> int:
         max_key_id_bytes=args.max_key_id_bytes,
         max_line_bytes=args.max_line_bytes,
         flush_interval=args.flush_interval,
+        fault=args.fault,
+        fault_delay=args.fault_delay,
+        fault_rows=args.fault_rows,
     )
     log = EventLog.to_file(args.events) if args.events else EventLog(sys.stderr)
     try:

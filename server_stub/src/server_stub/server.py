@@ -50,6 +50,22 @@ class StubConfig:
     handshake_timeout: float = 15.0  # the real server has none; the stub records what was missing
     diagnose_max_keys: int = 64  # other auth-file keys tried when explaining a failed signature
     flush_interval: float = 0.2  # seconds between flushes of the events file
+    fault: str | None = None  # a misbehaviour to inject, one of FAULTS (for testing clients)
+    fault_delay: float = 2.0  # seconds, for challenge-delayed
+    fault_rows: int = 1  # rows, for close-after-rows
+
+
+# Faults the stub can inject to see how a client copes (serve --fault NAME).
+FAULTS = {
+    "challenge-in-pieces": "send the 513 challenge bytes one by one, 1 ms apart",
+    "challenge-delayed": "send the challenge only after --fault-delay seconds",
+    "no-challenge": "never send the challenge",
+    "extra-after-challenge": "send bytes after the challenge's newline",
+    "close-after-challenge": "close the connection right after sending the challenge",
+    "close-after-rows": "close the connection after --fault-rows rows",
+}
+PIECE_GAP = 0.001
+EXTRA_AFTER_CHALLENGE = b"unexpected bytes after the challenge\n"
 
 
 class Connection(asyncio.Protocol):
@@ -61,6 +77,8 @@ class Connection(asyncio.Protocol):
         self.kid: str | None = None
         self.challenge = b""
         self.ilp: ilp.IlpStream | None = None
+        self.challenge_complete = False  # all of the challenge handed to the socket
+        self.early_bytes = 0  # bytes the client sent after its key id but before the whole challenge
         self.rows = 0
         self.bytes_received = 0
         self.cause: str | None = None  # why the connection ended, once known
@@ -119,9 +137,34 @@ class Connection(asyncio.Protocol):
         self.buffer = b""
         self.challenge = make_challenge()
         self.state = "SIGNATURE"
-        self.transport.write(self.challenge + b"\n")
+        self.send_challenge(self.challenge + b"\n")
+
+    def send_challenge(self, data: bytes):
+        """Write the challenge, unless a fault says to do it another way (or not at all)."""
+        fault, loop = self.server.config.fault, asyncio.get_running_loop()
+        if fault == "no-challenge":
+            return
+        if fault == "challenge-delayed":
+            loop.call_later(self.server.config.fault_delay, self.write_challenge, data)
+        elif fault == "challenge-in-pieces":
+            for i in range(len(data)):
+                loop.call_later(i * PIECE_GAP, self.write_challenge, data[i : i + 1], i == len(data) - 1)
+        elif fault == "extra-after-challenge":
+            self.write_challenge(data + EXTRA_AFTER_CHALLENGE)
+        elif fault == "close-after-challenge":
+            self.write_challenge(data)
+            self.reject("fault_closed", {"fault": fault}, cause="fault")
+        else:
+            self.write_challenge(data)
+
+    def write_challenge(self, data: bytes, last: bool = True):
+        if self.state == "SIGNATURE" and not self.transport.is_closing():
+            self.transport.write(data)
+            self.challenge_complete = last
 
     def read_signature(self, data: bytes):
+        if not self.challenge_complete:
+            self.early_bytes += len(data)  # the client did not wait for the challenge
         self.buffer += data
         end = self.buffer.find(b"\n")
         if end < 0:
@@ -139,6 +182,8 @@ class Connection(asyncio.Protocol):
             "signature_bytes": verdict.signature_bytes,
             "encoding": verdict.encoding,
         }
+        if self.early_bytes:
+            fields["bytes_before_challenge"] = self.early_bytes
         if not verdict.accepted:
             self.reject(verdict.reason_code, verdict.details, **fields)
             return
@@ -183,10 +228,15 @@ class Connection(asyncio.Protocol):
     def read_rows(self, data: bytes):
         rows, error = self.ilp.feed(data)
         emit = self.server.events.emit
+        limit = self.server.config.fault_rows if self.server.config.fault == "close-after-rows" else None
+        if limit is not None:
+            rows = rows[: max(0, limit - self.rows)]
         for row in rows:
             emit({"event": "row", "conn": self.conn, **row})
         self.rows += len(rows)
-        if error is not None:
+        if limit is not None and self.rows >= limit:
+            self.close("fault")
+        elif error is not None:
             self.emit("ilp_error", **error)
             self.close("ilp_error")
 
@@ -226,6 +276,8 @@ class StubServer:
         self.connections.discard(connection)
 
     async def start(self) -> tuple[str, int]:
+        if self.config.fault is not None and self.config.fault not in FAULTS:
+            raise ValueError(f"unknown fault {self.config.fault!r}; known: {', '.join(FAULTS)}")
         loop = asyncio.get_running_loop()
         first = await loop.create_server(self._new_connection, self.config.host, self.config.port, reuse_address=True)
         self._servers.append(first)
@@ -240,6 +292,8 @@ class StubServer:
         event = {"event": "listening", "host": self.host, "port": self.port}
         if self.config.also_hosts:
             event["also_hosts"] = list(self.config.also_hosts)
+        if self.config.fault:
+            event["fault"] = self.config.fault
         return event
 
     async def _flush_periodically(self):
