@@ -19,6 +19,7 @@ from .fixture import ROWS, expected_rows, load_rows
 from .judge import CaseResult, ClientResult, judge_case, judge_client
 from .refsigner import run_case
 from .registry import RegistryError, load_registry
+from .robustness import run_faults
 from .run_example import run_example
 from .stubproc import StubError, StubProcess, by_connection
 
@@ -68,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         except StubError as error:
             setup_failures.append(f"{client.id}: {error}")
 
+    fault_results = []
+    if client_results and not args.no_faults:
+        ran = [r.client for r in client_results]
+        print(f"run faults: {len(ran)} examples x each fault of faults.toml ...", flush=True)
+        fault_results = run_faults(ran, AUTH_DB, keys, args.build_dir.resolve(), out)
+
     case_results: list[CaseResult] = []
     if run_negative:
         try:
@@ -75,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         except StubError as error:
             setup_failures.append(f"negative matrix: {error}")
 
-    return _report(client_results, case_results, setup_failures, out, time.perf_counter() - started)
+    return _report(client_results, fault_results, case_results, setup_failures, out, time.perf_counter() - started)
 
 
 def _parse(argv):
@@ -86,6 +93,7 @@ def _parse(argv):
                         help="connections for examples that send raw r||s (default %(default)s)")
     parser.add_argument("--library-connections", type=int, default=LIBRARY_CONNECTIONS,
                         help="connections for library examples that send DER (default %(default)s)")
+    parser.add_argument("--no-faults", action="store_true", help="skip the robustness columns (faults.toml)")
     return parser.parse_args(argv)
 
 
@@ -129,13 +137,14 @@ def _run_negative(keys, fixture, out: Path) -> list[CaseResult]:
             for case, wire in zip(cases, observations, strict=True)]
 
 
-def _report(clients, cases, setup_failures, out: Path, seconds: float) -> int:
-    passed = sum(r.passed for r in clients) + sum(r.passed for r in cases)
-    failed = len(clients) + len(cases) - passed + len(setup_failures)
+def _report(clients, faults, cases, setup_failures, out: Path, seconds: float) -> int:
+    passed = sum(r.passed for r in clients) + sum(r.passed for r in cases) + sum(r.passed for r in faults)
+    failed = len(clients) + len(cases) + len(faults) - passed + len(setup_failures)
     handshakes = sum(r.handshakes for r in clients) + len(cases)
     print()
+    header, rows = report.client_matrix(clients, faults)
     if clients:
-        print(report.table(report.CLIENT_HEADER, [report.client_row(r) for r in clients]))
+        print(report.table(header, rows))
         print()
     if cases:
         print(report.table(report.CASE_HEADER, [report.case_row(r) for r in cases]))
@@ -146,11 +155,14 @@ def _report(clients, cases, setup_failures, out: Path, seconds: float) -> int:
     for r in cases:
         for message in r.failures:
             print(f"FAIL negative/{r.case['id']}: {message}\n")
+    for r in faults:
+        if not r.passed:
+            print(f"FAIL {r.client.id} under fault {r.fault['name']}: {r.outcome}: {r.evidence}\n")
     for message in setup_failures:
         print(f"FAIL {message}\n")
     summary = f"{handshakes} handshakes in {seconds:.1f} s"
-    report.write_markdown(out / "report.md", clients, cases, setup_failures, summary)
-    report.write_junit(out / "junit.xml", clients, cases, setup_failures)
+    report.write_markdown(out / "report.md", (header, rows), clients, faults, cases, setup_failures, summary)
+    report.write_junit(out / "junit.xml", clients, faults, cases, setup_failures)
     print(f"{summary}; report: {out / 'report.md'}, JUnit: {out / 'junit.xml'}")
     print(f"interop: {passed} passed, {failed} failed")
     return 0 if failed == 0 else 1

@@ -6,9 +6,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from .judge import CaseResult, ClientResult
+from .robustness import SHORT
 
 CLIENT_HEADER = ["example", "language", "encoding", "handshakes", "accepted", "rows intact", "P(missed 1/128)", "result"]
 CASE_HEADER = ["case", "expected", "observed", "result"]
+ROBUSTNESS_NOTE = ("Robustness columns (faults.toml): each example once against a stub that misbehaves on purpose; "
+                   "ok = survives, error = fails with a clear one-line error; HANGS, MISBEHAVES, UNCLEAR fail.")
 P_MISSED_NOTE = ("P(missed 1/128): probability that a defect failing 1 handshake in 128 went unseen in this many "
                  "accepted handshakes, (127/128)^n.")
 
@@ -25,6 +28,14 @@ def client_row(r: ClientResult) -> list[str]:
     missed = "-" if r.client.expect == "defective" else f"{r.p_missed:.1e}"
     return [r.client.id, r.client.language, encodings, str(r.handshakes), accepted,
             f"{r.rows_intact}/{r.accepted}", missed, verdict]
+
+
+def client_matrix(clients: list[ClientResult], faults: list) -> tuple[list[str], list[list[str]]]:
+    """The example matrix, with one robustness column per fault when faults were run."""
+    columns = list(dict.fromkeys(f.fault["column"] for f in faults))
+    outcome = {(f.client.id, f.fault["column"]): SHORT[f.outcome] for f in faults}
+    rows = [client_row(r) + [outcome.get((r.client.id, c), "-") for c in columns] for r in clients]
+    return CLIENT_HEADER + columns, rows
 
 
 def case_row(r: CaseResult) -> list[str]:
@@ -52,14 +63,14 @@ def markdown(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def write_markdown(path: Path, clients: list[ClientResult], cases: list[CaseResult], extra: list[str],
-                   summary: str) -> None:
-    parts = ["# ILP auth interop report", "", summary, "", "## Examples", "",
-             markdown(CLIENT_HEADER, [client_row(r) for r in clients]), "",
-             P_MISSED_NOTE, ""]
+def write_markdown(path: Path, matrix: tuple, clients: list[ClientResult], faults: list, cases: list[CaseResult],
+                   extra: list[str], summary: str) -> None:
+    parts = ["# ILP auth interop report", "", summary, "", "## Examples", "", markdown(*matrix), "",
+             P_MISSED_NOTE, "", ROBUSTNESS_NOTE, ""]
     if cases:
         parts += ["## Negative matrix (reference signer)", "", markdown(CASE_HEADER, [case_row(r) for r in cases]), ""]
     failures = [(r.client.id, r.failures) for r in clients if r.failures] + \
+               [(f"{r.client.id} under {r.fault['name']}", [r.outcome, r.evidence]) for r in faults if not r.passed] + \
                [(r.case["id"], r.failures) for r in cases if r.failures]
     if failures or extra:
         parts += ["## Failures", ""]
@@ -69,11 +80,13 @@ def write_markdown(path: Path, clients: list[ClientResult], cases: list[CaseResu
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
 
 
-def write_junit(path: Path, clients: list[ClientResult], cases: list[CaseResult], extra: list[str]) -> None:
+def write_junit(path: Path, clients: list[ClientResult], faults: list, cases: list[CaseResult], extra: list[str]) -> None:
     suite = ET.Element("testsuite", name="interop")
     failures = 0
     for name, classname, seconds, messages in (
         [(r.client.id, f"interop.{r.client.language}", r.run.seconds, r.failures) for r in clients]
+        + [(f"{r.client.id}--{r.fault['name']}", "interop.faults", r.run.seconds if r.run else 0.0,
+            [] if r.passed else [f"{r.outcome}: {r.evidence}"]) for r in faults]
         + [(r.case["id"], "interop.negative", 0.0, r.failures) for r in cases]
         + [(f"setup-{i}", "interop.setup", 0.0, [e]) for i, e in enumerate(extra, 1)]
     ):
