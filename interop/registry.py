@@ -41,6 +41,7 @@ class Client:
     omit_rows: list[str] = field(default_factory=list)
     omit_columns: list[str] = field(default_factory=list)
     key: str = "testUser1"  # which key of interop/keys the example authenticates with
+    known_faults: dict = field(default_factory=dict)  # fault name -> outcome of a third-party library, reported
     note: str = ""
 
     @property

@@ -6,12 +6,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from .judge import CaseResult, ClientResult
-from .robustness import SHORT
 
 CLIENT_HEADER = ["example", "language", "encoding", "handshakes", "accepted", "rows intact", "P(missed 1/128)", "result"]
 CASE_HEADER = ["case", "expected", "observed", "result"]
 ROBUSTNESS_NOTE = ("Robustness columns (faults.toml): each example once against a stub that misbehaves on purpose; "
-                   "ok = survives, error = fails with a clear one-line error; HANGS, MISBEHAVES, UNCLEAR fail.")
+                   "ok = survives, error = fails with a clear one-line error; HANGS, MISBEHAVES, UNCLEAR fail; "
+                   "* = a third-party library's known outcome, recorded in clients.toml (known_faults).")
 P_MISSED_NOTE = ("P(missed 1/128): probability that a defect failing 1 handshake in 128 went unseen in this many "
                  "accepted handshakes, (127/128)^n.")
 
@@ -33,7 +33,7 @@ def client_row(r: ClientResult) -> list[str]:
 def client_matrix(clients: list[ClientResult], faults: list) -> tuple[list[str], list[list[str]]]:
     """The example matrix, with one robustness column per fault when faults were run."""
     columns = list(dict.fromkeys(f.fault["column"] for f in faults))
-    outcome = {(f.client.id, f.fault["column"]): SHORT[f.outcome] for f in faults}
+    outcome = {(f.client.id, f.fault["column"]): f.short for f in faults}
     rows = [client_row(r) + [outcome.get((r.client.id, c), "-") for c in columns] for r in clients]
     return CLIENT_HEADER + columns, rows
 

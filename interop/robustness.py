@@ -28,8 +28,18 @@ class FaultResult:
     evidence: str = ""
 
     @property
+    def known(self) -> str | None:
+        """The outcome clients.toml records for a third-party library under this fault, if any."""
+        return self.client.known_faults.get(self.fault["name"])
+
+    @property
     def passed(self) -> bool:
-        return self.outcome in ACCEPTABLE
+        # A recorded third-party outcome must still happen: a stale record fails too.
+        return self.outcome == self.known if self.known else self.outcome in ACCEPTABLE
+
+    @property
+    def short(self) -> str:
+        return SHORT[self.outcome] + ("*" if self.known and self.passed else "")
 
 
 def load_faults(path: Path = FAULTS) -> dict:

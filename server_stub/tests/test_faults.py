@@ -98,3 +98,16 @@ def test_close_after_rows(two_keys):
 def test_unknown_fault_is_refused(two_keys):
     with pytest.raises(ValueError, match="unknown fault"):
         started(two_keys, fault="gremlins").__enter__()
+
+
+def test_a_client_that_signs_the_extra_bytes_too_is_told_so(two_keys):
+    alice = two_keys[1]["alice"]
+    with started(two_keys, fault="extra-after-challenge") as stub:
+        sock = connect(stub)
+        sock.sendall(b"alice\n")
+        data = b""
+        while data.count(b"\n") < 2:
+            data += sock.recv(4096)
+        sock.sendall(b64(raw_signature(alice, data[:-1])) + b"\n")  # everything but the last byte
+        auth = stub.wait_for_auth(1)[0]
+        assert auth["reason_code"] == "signed_bytes_after_challenge"

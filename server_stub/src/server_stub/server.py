@@ -174,8 +174,9 @@ class Connection(asyncio.Protocol):
             return
         line, rest = self.buffer[:end], self.buffer[end + 1 :]
         self.buffer = b""
+        extra = EXTRA_AFTER_CHALLENGE if self.server.config.fault == "extra-after-challenge" else b""
         verdict = signature.judge(
-            self.kid, self.challenge, line, self.server.keys, self.server.config.diagnose_max_keys
+            self.kid, self.challenge, line, self.server.keys, self.server.config.diagnose_max_keys, extra
         )
         fields = {
             "signature_b64_chars": verdict.signature_b64_chars,

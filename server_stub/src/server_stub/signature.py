@@ -102,10 +102,13 @@ def verify_signature(public_key: ec.EllipticCurvePublicKey, message: bytes, sig:
     return _verify_der(public_key, message, sig)
 
 
-def judge(kid: str, challenge: bytes, line: bytes, keys: dict, diagnose_max_keys: int = 64) -> Verdict:
+def judge(kid: str, challenge: bytes, line: bytes, keys: dict, diagnose_max_keys: int = 64,
+          sent_after_challenge: bytes = b"") -> Verdict:
     """The full verdict for the signature line ``line`` (without its newline) sent by ``kid``.
 
     ``keys`` maps key ids to objects with a ``public_key`` attribute (authdb.AuthKey).
+    ``sent_after_challenge``: bytes the server sent after the challenge's newline (a fault), which
+    a client may wrongly have signed too.
     """
     verdict = Verdict(False, "invalid", len(line), None)
     if len(line) > MAX_SIGNATURE_CHARS:
@@ -151,7 +154,7 @@ def judge(kid: str, challenge: bytes, line: bytes, keys: dict, diagnose_max_keys
             verdict.accepted = True
             return verdict
 
-    mistakes = _diagnose_mismatch(kid, key, others, challenge, r, s)
+    mistakes = _diagnose_mismatch(kid, key, others, challenge, r, s, sent_after_challenge)
     if not mistakes:
         return _reject(verdict, "signature_mismatch")
     verdict.details["mistakes"] = mistakes
@@ -234,8 +237,9 @@ def _first_key_that_verifies(others: list, challenge: bytes, sig: bytes) -> str 
 
 
 # What clients typically sign instead of the 512 challenge bytes: (mistake code, message).
-def _message_variants(challenge: bytes) -> list[tuple[str | None, bytes]]:
-    return [
+def _message_variants(challenge: bytes, sent_after: bytes = b"") -> list[tuple[str | None, bytes]]:
+    extra = [("signed_bytes_after_challenge", challenge + b"\n" + sent_after.rstrip(b"\n"))] if sent_after else []
+    return extra + [
         (None, challenge),
         ("signed_with_newline", challenge + b"\n"),
         ("signed_base64_challenge", base64.b64encode(challenge)),
@@ -244,10 +248,11 @@ def _message_variants(challenge: bytes) -> list[tuple[str | None, bytes]]:
     ]
 
 
-def _diagnose_mismatch(kid: str, key, others: list, challenge: bytes, r: int, s: int) -> list[dict]:
+def _diagnose_mismatch(kid: str, key, others: list, challenge: bytes, r: int, s: int,
+                       sent_after: bytes = b"") -> list[dict]:
     """The first combination of (key, message, scalar order) that verifies, as a list of mistakes."""
     for candidate_kid, candidate in [(kid, key), *others]:
-        for message_mistake, message in _message_variants(challenge):
+        for message_mistake, message in _message_variants(challenge, sent_after):
             for swapped, (a, b) in ((False, (r, s)), (True, (s, r))):
                 if candidate_kid == kid and message_mistake is None and not swapped:
                     continue  # the plain check that already failed
