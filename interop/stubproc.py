@@ -61,7 +61,7 @@ class StubProcess:
             raise StubError(f"stub exited {self.proc.returncode}: {self.stderr}")
 
     def events(self) -> list[dict]:
-        return [json.loads(line) for line in self.events_path.read_text("utf-8").splitlines() if line]
+        return [json.loads(line) for line in self.events_path.read_text("utf-8").split("\n") if line]
 
 
 def _readline_with_timeout(proc: subprocess.Popen, timeout: float) -> str:

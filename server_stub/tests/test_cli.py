@@ -45,7 +45,7 @@ def serve(two_keys, tmp_path):
 
 
 def read_events(path):
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    return [json.loads(line) for line in path.read_text().split("\n") if line]
 
 
 def test_listening_line_then_events_flushed_on_sigterm(serve, two_keys, tmp_path):
@@ -127,3 +127,18 @@ def test_also_host_listens_on_the_same_port_on_ipv6(serve, two_keys, tmp_path):
     (connect,) = [e for e in read_events(tmp_path / "events.jsonl") if e["event"] == "connect"]
     (auth,) = [e for e in read_events(tmp_path / "events.jsonl") if e["event"] == "auth"]
     assert connect["peer"].startswith("::1:") and auth["accepted"]
+
+
+def test_unicode_line_breaks_in_a_key_id_keep_every_event_on_one_line(serve, tmp_path):
+    server = serve()
+    sock = socket.create_connection((server.host, server.port), timeout=5)
+    sock.sendall("nobody\u2028x\n".encode())
+    sock.recv(1024)
+    sock.close()
+    server.stop()
+    text = (tmp_path / "events.jsonl").read_text()
+    assert "\u2028" not in text
+    for line in text.splitlines():  # even a reader that splits on Unicode line breaks
+        json.loads(line)
+    (auth,) = [e for e in read_events(tmp_path / "events.jsonl") if e["event"] == "auth"]
+    assert auth["kid"] == "nobody\u2028x"

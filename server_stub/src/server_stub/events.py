@@ -11,6 +11,10 @@ import threading
 from collections.abc import Callable
 from typing import IO
 
+# Unicode line breaks that str.splitlines() would split a JSON line on: written as \u escapes,
+# so that every event stays one line for any reader.
+_LINE_BREAKS_ESCAPED = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"})
+
 
 class EventLog:
     def __init__(self, stream: IO[str] | None = None, keep_in_memory: bool = False, owns_stream: bool = False):
@@ -26,7 +30,8 @@ class EventLog:
     def emit(self, event: dict) -> None:
         if self._stream is not None:
             # allow_nan=False: non-finite floats must already be the strings "NaN", "Infinity"...
-            self._stream.write(json.dumps(event, ensure_ascii=False, allow_nan=False) + "\n")
+            line = json.dumps(event, ensure_ascii=False, allow_nan=False).translate(_LINE_BREAKS_ESCAPED)
+            self._stream.write(line + "\n")
         if self._memory is not None:
             with self._changed:
                 self._memory.append(event)

@@ -128,9 +128,12 @@ class Connection(asyncio.Protocol):
     def read_key_id(self, data: bytes):
         self.buffer += data
         end = self.buffer.find(b"\n")
+        limit = self.server.config.max_key_id_bytes
+        if end >= limit or (end < 0 and len(self.buffer) >= limit):
+            # The line must fit the receive buffer, however the bytes arrive.
+            self.reject("key_id_too_long", {"limit": limit})
+            return
         if end < 0:
-            if len(self.buffer) >= self.server.config.max_key_id_bytes:
-                self.reject("key_id_too_long", {"limit": self.server.config.max_key_id_bytes})
             return
         self.kid = self.buffer[:end].decode("utf-8", errors="replace")
         self.discarded = len(self.buffer) - end - 1  # bytes after the key id in this read are lost

@@ -1,0 +1,414 @@
+"""`python -m interop.bench`: the stub and the real QuestDB side by side, with the same load generator.
+
+Parts, each with its own timeout; a part that cannot run (no openssl, java or mvn, ...) prints one line
+and the others still report:
+
+1. the ceiling: `openssl speed -seconds 3 ecdsap256`, verify/s on one core;
+2. handshakes/s through the stub (`python -m server_stub serve`) and through QuestDB (QuestDBProcess,
+   interop/keys/auth.txt, key testUser1): client processes (loadgen.py) for a warm-up, then a measured
+   window; acceptance checked from the stub's events and from probe rows stored by QuestDB;
+3. ILP rows/s: one authenticated connection streams the same rows (rows.py) to each; the stub is done
+   when it closes the connection after our end of stream (every row parsed and recorded), QuestDB when
+   `select count()` reaches the total; the stub gets a time limit (then it is stopped and its recorded
+   rows count);
+4. the warm interop run's wall time (`python -m interop`, skipped with --skip-interop);
+5. where the stub misses a target, the same load again against the stub under pyinstrument
+   (profiled_stub.py); top functions by self and cumulative time.
+
+Prints the table of figures and ratios and writes it, with every figure, to BUILD/bench/bench.json.
+Exit code 0 unless a part could not be measured; missed targets never fail the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+
+from server_stub.keys import load_jwk
+
+from ..questdb.launcher import QueryError, QuestDBProcess, pinned
+from ..stubproc import StubProcess
+from . import ceiling, profiling, report
+from .loadgen import PROBE_TABLE, RowStream, Signer, machine_busy_seconds, process_cpu_seconds, run_handshakes
+from .rows import TABLE, Payload, build_payload
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+KEYS = REPO / "interop" / "keys"
+AUTH_DB = KEYS / "auth.txt"
+JWK = KEYS / "testUser1.jwk.json"
+TARGETS = HERE / "targets.toml"
+PYINSTRUMENT = "pyinstrument==5.1.3"
+
+POLL_INTERVAL = 0.05  # QuestDB count() polls
+PROBE_WAIT = 15.0  # QuestDB: probe rows visible after the handshake load
+CLOSE_WAIT = 30.0  # the stub: closing the rows connection after SIGTERM
+INTEROP_TIMEOUT = 600.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    started = time.perf_counter()
+    out = (args.build_dir / "bench").resolve()
+    (out / "events").mkdir(parents=True, exist_ok=True)
+    # profiled_stub is started as `python -m interop.bench.profiled_stub`, from any working directory
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    targets = tomllib.loads(TARGETS.read_text("utf-8"))
+    jwk = load_jwk(JWK)
+    result: dict = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "targets": targets, "errors": {}, "handshakes": {}, "rows": {}, "openssl": None, "interop": None,
+        "profile": {},
+    }
+    errors = result["errors"]
+    print(f"bench: {result['machine']['cores']} cores; {args.workers} client processes; output in {out}", flush=True)
+
+    if not args.skip_openssl:
+        result["openssl"] = _part(errors, "openssl", ceiling.openssl_verify_rate)
+        if result["openssl"]:
+            print(f"openssl: {result['openssl']['verify_per_second']:,.1f} verify/s on one core", flush=True)
+
+    payload = build_payload(args.rows)
+    print(f"rows payload: {payload.rows:,} rows, {payload.total_bytes / 1e6:.0f} MB in {len(payload.chunks)} writes",
+          flush=True)
+
+    result["handshakes"]["stub"] = _part(errors, "handshakes stub", _stub_handshakes, args, out, jwk)
+    result["rows"]["stub"] = _part(errors, "rows stub", _stub_rows, args, out, jwk, payload, args.stub_rows_limit)
+    if not args.skip_questdb:
+        _questdb(args, out, jwk, payload, result)
+    result["ratios"] = report.ratios(result, targets)
+
+    for kind in _to_profile(args.profile, result["ratios"]):
+        summary = _part(errors, f"profile {kind}", _profile, kind, args, out, jwk, payload)
+        if summary:
+            result["profile"][kind] = summary
+
+    if not args.skip_interop:
+        result["interop"] = _part(errors, "interop", _interop, args, out)
+
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    table = report.render(result)
+    profiles = "\n\n".join(profiling.format_summary(k, v) for k, v in result["profile"].items())
+    result["table"] = table
+    path = out / "bench.json"
+    path.write_text(json.dumps(result, indent=2) + "\n", "utf-8")
+    print("\n" + table + ("\n\n" + profiles if profiles else ""))
+    print(f"\nbench: {result['seconds']:.0f} s; {path}")
+    return 1 if errors else 0
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(prog="python -m interop.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--build-dir", type=Path, default=REPO / "build", help="writes BUILD_DIR/bench/bench.json")
+    parser.add_argument("--workers", type=int, default=3, help="client processes for handshakes (default 3)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of handshakes not counted (default 1)")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds of handshakes counted (default 5)")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows streamed to each server")
+    parser.add_argument("--stub-rows-limit", type=float, default=30.0,
+                        help="seconds the stub gets for the rows; then it is stopped and its recorded rows count")
+    parser.add_argument("--questdb-rows-timeout", type=float, default=60.0)
+    parser.add_argument("--skip-openssl", action="store_true")
+    parser.add_argument("--skip-questdb", action="store_true")
+    parser.add_argument("--skip-interop", action="store_true", help="do not time `python -m interop`")
+    parser.add_argument("--interop-arg", action="append", default=[], metavar="ARG",
+                        help="passed on to `python -m interop` (repeatable)")
+    parser.add_argument("--interop-timeout", type=float, default=INTEROP_TIMEOUT)
+    parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
+                        help="profile the stub (pyinstrument) where it misses a target (auto), always, or never")
+    parser.add_argument("--profile-seconds", type=float, default=3.0, help="handshake load under the profiler")
+    parser.add_argument("--profile-rows-limit", type=float, default=10.0, help="rows stream under the profiler")
+    parser.add_argument("--keep-events", action="store_true", help="keep the stub's rows events (large)")
+    return parser.parse_args(argv)
+
+
+def _part(errors: dict, name: str, function, *args):
+    """Run one part; on failure record and print ONE line and return None."""
+    print(f"{name} ...", flush=True)
+    try:
+        return function(*args)
+    except Exception as error:  # noqa: BLE001 (one part failing must not stop the others)
+        line = " ".join(str(error).split()) or type(error).__name__
+        errors[name] = line
+        print(f"bench: {name} FAILED: {line}", flush=True)
+        return None
+
+
+def _machine() -> dict:
+    java = None
+    try:
+        version = subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=30, check=False).stderr
+        found = re.search(r'version "([^"]+)"', version)
+        java = found.group(1) if found else None
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+            "java": java, "questdb": pinned()["version"]}
+
+
+def _threads(pid: int) -> int | None:
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return None
+
+
+# --- handshakes -----------------------------------------------------------------------------------
+
+def _stub_handshakes(args, out: Path, jwk: dict) -> dict:
+    with StubProcess(AUTH_DB, out / "events" / "stub-handshakes.jsonl") as stub:
+        threads = _threads(stub.proc.pid)
+        load = run_handshakes(stub.host, stub.port, jwk, args.workers, args.warmup, args.duration, stub.proc.pid)
+    events = stub.events()
+    auths = [e for e in events if e["event"] == "auth"]
+    accepted = sum(bool(a["accepted"]) for a in auths)
+    probes = sum(e["event"] == "row" and e["table"] == PROBE_TABLE for e in events)
+    problems = _client_problems(load)
+    if not len(auths) == accepted == load.total:
+        reasons = sorted({a.get("reason_code") for a in auths if not a["accepted"]})
+        problems.append(f"{len(auths)} auth events, {accepted} accepted, for {load.total} handshakes "
+                        f"(reasons: {', '.join(map(str, reasons)) or 'none'})")
+    if probes != load.probes:
+        problems.append(f"{probes} probe rows recorded, {load.probes} sent")
+    figures = {**load.as_dict(), "server_threads": threads, "problems": problems,
+               "checked": f"{accepted:,}/{load.total:,} (auth events)"}
+    _print_handshakes("stub", figures)
+    return figures
+
+
+def _questdb_handshakes(qdb: QuestDBProcess, args, jwk: dict) -> dict:
+    load = run_handshakes(qdb.host, qdb.ilp_port, jwk, args.workers, args.warmup, args.duration, qdb.proc.pid)
+    stored = _wait_for_count(qdb, PROBE_TABLE, load.probes, PROBE_WAIT)
+    problems = _client_problems(load)
+    if stored != load.probes:
+        problems.append(f"{stored} probe rows stored after {PROBE_WAIT:.0f} s, {load.probes} sent")
+    figures = {**load.as_dict(), "server_threads": _threads(qdb.proc.pid), "problems": problems,
+               "checked": f"{stored:,}/{load.probes:,} probe rows"}
+    _print_handshakes("questdb", figures)
+    return figures
+
+
+def _client_problems(load) -> list[str]:
+    if not load.errors:
+        return []
+    return [f"{load.errors} handshakes failed on the client side; first: {load.first_error}"]
+
+
+def _print_handshakes(name: str, f: dict) -> None:
+    print(f"handshakes {name}: {f['per_second']:,.1f}/s ({f['handshakes']:,} in {f['seconds']:g} s; generator "
+          f"{f['generator_cpu_cores']} cores, server {f['server_cpu_cores']} cores)", flush=True)
+
+
+# --- rows -----------------------------------------------------------------------------------------
+
+def _stub_rows(args, out: Path, jwk: dict, payload: Payload, limit: float, stub: StubProcess | None = None,
+               events_name: str = "stub-rows.jsonl") -> dict:
+    """The rows to the stub; `stub` (not started) lets the profiler run the same thing."""
+    events_path = out / "events" / events_name
+    stub = stub or StubProcess(AUTH_DB, events_path)
+    with stub:
+        pid = stub.proc.pid
+        stream = RowStream(stub.host, stub.port, Signer(jwk), payload.chunks, half_close=True)
+        cpu_from, machine_from = process_cpu_seconds(pid), machine_busy_seconds()
+        stream.start()
+        limited = not stream.closed.wait(limit)
+        cpu_to, machine_to = process_cpu_seconds(pid), machine_busy_seconds()
+        if limited:
+            stub.stop()  # SIGTERM: the stub closes the connection at once, recording what it parsed
+            if not stream.closed.wait(CLOSE_WAIT):
+                raise RuntimeError(f"the stub did not close the rows connection within {CLOSE_WAIT:.0f} s of SIGTERM")
+        generator_cpu = stream.finish()
+    recorded, first, close = _scan_row_events(stub.events_path)
+    if not args.keep_events:
+        stub.events_path.unlink(missing_ok=True)
+    seconds = stream.closed_at - stream.first_byte
+    problems = []
+    if first is not None and {k: first.get(k) for k in payload.expected} != payload.expected:
+        problems.append(f"the first row event differs from the fixture's row: {json.dumps(first)[:300]}")
+    if close is None or close.get("rows") != recorded:
+        problems.append(f"{recorded} row events, close event {close}")
+    if not limited and recorded != payload.rows:
+        problems.append(f"the stub closed after {recorded:,} of {payload.rows:,} rows (close: {close})")
+    figures = {
+        "per_second": round(recorded / seconds, 1), "rows_done": recorded, "rows_sent_total": payload.rows,
+        "limited": limited, "limit_seconds": limit, "seconds": round(seconds, 3),
+        "send_seconds": None if stream.all_sent is None else round(stream.all_sent - stream.first_byte, 3),
+        "bytes_sent": stream.sent_bytes, "generator_cpu_seconds": round(generator_cpu, 2),
+        "server_cpu_cores": None if None in (cpu_from, cpu_to) else round((cpu_to - cpu_from) / seconds, 2),
+        "generator_cpu_cores": round(generator_cpu / seconds, 2),
+        "machine_busy_cores": round((machine_to - machine_from) / seconds, 2),
+        "done_when": "the stub closed the connection after our end of stream (every row parsed and recorded)"
+                     if not limited else f"time limit: the stub was stopped after {limit:g} s; its recorded rows",
+        "problems": problems,
+    }
+    note = f" (stopped at the {limit:g} s limit)" if limited else ""
+    print(f"rows stub: {figures['per_second']:,.0f} rows/s ({recorded:,} rows in {seconds:.2f} s{note})", flush=True)
+    return figures
+
+
+def _scan_row_events(path: Path) -> tuple[int, dict | None, dict | None]:
+    """(row events, the first row event, the rows connection's close event), reading the file once."""
+    rows, first, closes = 0, None, []
+    with open(path, "rb") as events:
+        for line in events:
+            if line.startswith(b'{"event": "row"'):
+                rows += 1
+                if first is None:
+                    first = json.loads(line)
+            elif line.startswith(b'{"event": "close"'):
+                closes.append(json.loads(line))
+    return rows, first, (closes[0] if closes else None)
+
+
+def _questdb_rows(qdb: QuestDBProcess, args, jwk: dict, payload: Payload) -> dict:
+    pid = qdb.proc.pid
+    stream = RowStream(qdb.host, qdb.ilp_port, Signer(jwk), payload.chunks, half_close=False)
+    cpu_from, machine_from = process_cpu_seconds(pid), machine_busy_seconds()
+    stream.start()
+    deadline = time.perf_counter() + args.questdb_rows_timeout
+    count, seen_at = 0, None
+    while time.perf_counter() < deadline:
+        count = _count(qdb, TABLE)
+        if count >= payload.rows:
+            seen_at = time.perf_counter()
+            break
+        time.sleep(POLL_INTERVAL)
+    cpu_to, machine_to = process_cpu_seconds(pid), machine_busy_seconds()
+    closed_by_server = stream.closed.is_set()
+    generator_cpu = stream.finish()
+    problems = []
+    if seen_at is None:
+        seen_at = time.perf_counter()
+        problems.append(f"{count:,} of {payload.rows:,} rows visible after {args.questdb_rows_timeout:g} s"
+                        + (" (QuestDB closed the connection: see its log)" if closed_by_server else ""))
+    seconds = seen_at - stream.first_byte
+    figures = {
+        "per_second": round(count / seconds, 1), "rows_done": count, "rows_sent_total": payload.rows,
+        "limited": False, "seconds": round(seconds, 3),
+        "send_seconds": None if stream.all_sent is None else round(stream.all_sent - stream.first_byte, 3),
+        "bytes_sent": stream.sent_bytes, "generator_cpu_seconds": round(generator_cpu, 2),
+        "server_cpu_cores": None if None in (cpu_from, cpu_to) else round((cpu_to - cpu_from) / seconds, 2),
+        "generator_cpu_cores": round(generator_cpu / seconds, 2),
+        "machine_busy_cores": round((machine_to - machine_from) / seconds, 2),
+        "done_when": f"`select count() from {TABLE}` over HTTP reached the total (polled every {POLL_INTERVAL} s)",
+        "problems": problems,
+    }
+    print(f"rows questdb: {figures['per_second']:,.0f} rows/s ({count:,} rows in {seconds:.2f} s)", flush=True)
+    return figures
+
+
+def _count(qdb: QuestDBProcess, table: str) -> int:
+    try:
+        return qdb.query(f"select count() from '{table}'")["dataset"][0][0]
+    except QueryError as error:
+        if "table does not exist" in error.text:
+            return 0
+        raise
+
+
+def _wait_for_count(qdb: QuestDBProcess, table: str, count: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while (seen := _count(qdb, table)) < count and time.monotonic() < deadline:
+        time.sleep(POLL_INTERVAL)
+    return seen
+
+
+# --- QuestDB --------------------------------------------------------------------------------------
+
+def _questdb(args, out: Path, jwk: dict, payload: Payload, result: dict) -> None:
+    print("questdb: starting ...", flush=True)
+    try:
+        qdb = QuestDBProcess(AUTH_DB, out / "questdb")
+        qdb.start()
+    except Exception as error:  # noqa: BLE001 (QuestDBError, or anything else: one line, the rest goes on)
+        line = " ".join(str(error).split())
+        for name in ("handshakes questdb", "rows questdb"):
+            result["errors"][name] = line
+            result[name.split()[0]]["questdb"] = {"error": line}
+        print(f"bench: questdb FAILED: {line}", flush=True)
+        return
+    try:
+        result["machine"]["questdb"] = qdb.version
+        result["machine"]["questdb_startup_seconds"] = round(qdb.startup_seconds or 0, 2)
+        result["handshakes"]["questdb"] = _part(result["errors"], "handshakes questdb", _questdb_handshakes, qdb,
+                                                args, jwk)
+        result["rows"]["questdb"] = _part(result["errors"], "rows questdb", _questdb_rows, qdb, args, jwk, payload)
+    finally:
+        try:
+            qdb.stop()
+        except Exception as error:  # noqa: BLE001
+            result["errors"]["questdb stop"] = " ".join(str(error).split())
+
+
+# --- profiles -------------------------------------------------------------------------------------
+
+def _to_profile(mode: str, ratios: list[dict]) -> list[str]:
+    if mode == "never":
+        return []
+    if mode == "always":
+        return ["handshakes", "rows"]
+    kinds = []
+    for ratio in ratios:
+        if ratio["met"] is False and ratio["name"].startswith("stub"):
+            kind = "rows" if "rows" in ratio["name"] else "handshakes"
+            if kind not in kinds:
+                kinds.append(kind)
+    return kinds
+
+
+def _profile(kind: str, args, out: Path, jwk: dict, payload: Payload) -> dict:
+    if importlib.util.find_spec("pyinstrument") is None:
+        raise RuntimeError(f"pyinstrument is not installed (pip install {PYINSTRUMENT}; nox -s bench installs it)")
+    prefix = out / "profile" / kind
+    stub = StubProcess(AUTH_DB, out / "events" / f"profile-{kind}.jsonl")
+    # `python -m server_stub serve ...` becomes `python -m interop.bench.profiled_stub --out P -- serve ...`
+    stub.cmd = [sys.executable, "-m", "interop.bench.profiled_stub", "--out", str(prefix), "--", *stub.cmd[3:]]
+    if kind == "handshakes":
+        with stub:
+            load = run_handshakes(stub.host, stub.port, jwk, args.workers, 0.5, args.profile_seconds, stub.proc.pid)
+        figure = f"{load.per_second:,.1f} handshakes/s under the profiler"
+    else:
+        rows = _stub_rows(args, out, jwk, payload, args.profile_rows_limit, stub=stub)
+        figure = f"{rows['per_second']:,.0f} rows/s under the profiler"
+    summary = profiling.summarize(prefix.with_suffix(".pyisession"))
+    summary.update(measured_under_profiler=figure, text=str(prefix.with_suffix(".txt")),
+                   session=str(prefix.with_suffix(".pyisession")))
+    print(f"profile {kind}: {figure}; {prefix.with_suffix('.txt')}", flush=True)
+    return summary
+
+
+# --- the interop run ------------------------------------------------------------------------------
+
+def _interop(args, out: Path) -> dict:
+    cmd = [sys.executable, "-m", "interop", "--build-dir", str(args.build_dir.resolve()), *args.interop_arg]
+    log = out / "interop.log"
+    started = time.perf_counter()
+    with open(log, "wb") as output:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        try:
+            code = proc.wait(args.interop_timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session: the stubs and examples it started go too
+            proc.wait()
+            raise RuntimeError(f"`python -m interop` did not finish within {args.interop_timeout:g} s "
+                               f"(log: {log})") from None
+    seconds = time.perf_counter() - started
+    text = log.read_text("utf-8", "replace")
+    summary = re.findall(r"^interop: \d+ passed, \d+ failed.*$", text, re.MULTILINE)
+    figures = {"seconds": round(seconds, 1), "exit_code": code, "summary": summary[-1] if summary else None,
+               "command": " ".join(["python", *cmd[1:]]), "log": str(log)}
+    print(f"interop: {seconds:.1f} s wall, exit {code} ({figures['summary']})", flush=True)
+    return figures

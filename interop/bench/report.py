@@ -1,0 +1,120 @@
+"""The printed table (figures, then ratios against the targets) and the ratios themselves."""
+
+from __future__ import annotations
+
+
+def ratios(result: dict, targets: dict) -> list[dict]:
+    """Each ratio with its target (None: shown for context only) and whether it is met."""
+    hs, rows = result["handshakes"], result["rows"]
+    stub_hs, qdb_hs = _rate(hs.get("stub")), _rate(hs.get("questdb"))
+    verify = (result.get("openssl") or {}).get("verify_per_second")
+    stub_rows, qdb_rows = _rate(rows.get("stub")), _rate(rows.get("questdb"))
+    per_second = targets["rows"]["per_second"]
+    table = [
+        ("stub / QuestDB handshakes/s", stub_hs, qdb_hs, targets["handshakes"]["vs_questdb"]),
+        ("stub handshakes/s / OpenSSL verify/s (1 core)", stub_hs, verify, targets["handshakes"]["vs_openssl_verify"]),
+        ("QuestDB handshakes/s / OpenSSL verify/s (1 core)", qdb_hs, verify, None),
+        ("stub / QuestDB ILP rows/s", stub_rows, qdb_rows, targets["rows"]["vs_questdb"]),
+        (f"stub ILP rows/s / {per_second:,} rows/s", stub_rows, per_second, 1.0),
+    ]
+    out = []
+    for name, top, bottom, target in table:
+        value = top / bottom if top is not None and bottom else None
+        met = None if value is None or target is None else value >= target
+        out.append({"name": name, "value": None if value is None else round(value, 4), "target": target, "met": met})
+    return out
+
+
+def _rate(part: dict | None) -> float | None:
+    return None if not part or part.get("error") else part.get("per_second")
+
+
+def render(result: dict) -> str:
+    m, cfg = result["machine"], result["config"]
+    hs, rows = result["handshakes"], result["rows"]
+    qdb_name = f"QuestDB {m.get('questdb') or '?'}"
+    openssl = result.get("openssl") or {}
+    head = (f"bench: {m['cores']} cores, Python {m['python']}, {openssl.get('version') or 'OpenSSL ?'}, {qdb_name} "
+            f"(java {m.get('java') or '?'}); load generator: {cfg['workers']} client processes, sequential "
+            f"handshakes each; the stub is 1 process with 1 event loop (1 core at most)")
+    lines = [head, ""]
+    grid = [["", "stub", qdb_name, "ceiling / target"]]
+
+    def cells(part, show):
+        if part is None:
+            return "skipped"
+        if part.get("error"):
+            return "FAILED"
+        return show(part)
+
+    def row(label, show, ceiling=""):
+        grid.append([label, cells(hs_or_rows[0], show), cells(hs_or_rows[1], show), ceiling])
+
+    hs_or_rows = (hs.get("stub"), hs.get("questdb"))
+    verify = (f"{openssl['verify_per_second']:,.1f} OpenSSL verify/s (1 core)" if "verify_per_second" in openssl
+              else f"OpenSSL: {openssl.get('error', 'skipped')}")
+    row("handshakes/s", lambda p: f"{p['per_second']:,.1f}", verify)
+    row(f"  handshakes in {cfg['duration']:g} s (+{cfg['warmup']:g} s warm-up)", lambda p: f"{p['handshakes']:,}")
+    row("  latency p50 / p99 (ms)", lambda p: f"{p['latency_ms'].get('p50', '?')} / {p['latency_ms'].get('p99', '?')}")
+    row("  load generator CPU (cores of 2)", lambda p: _num(p["generator_cpu_cores"]))
+    row("  server CPU (cores), threads", lambda p: f"{_num(p['server_cpu_cores'])}, {p.get('server_threads', '?')}")
+    row("  whole machine busy (cores of 2)", _busy)
+    row("  accepted (checked)", lambda p: p["checked"])
+    hs_or_rows = (rows.get("stub"), rows.get("questdb"))
+    row("ILP rows/s", lambda p: f"{p['per_second']:,.0f}", f"{result['targets']['rows']['per_second']:,} (target)")
+    row(f"  rows of {cfg['rows']:,} done", lambda p: f"{p['rows_done']:,}" + (" (time limit)" if p["limited"] else ""))
+    row("  s, first byte to recorded/visible", lambda p: f"{p['seconds']:.2f}")
+    row("  s, first byte to all sent", lambda p: "-" if p["send_seconds"] is None else f"{p['send_seconds']:.2f}")
+    row("  load generator CPU (cores of 2)", lambda p: _num(p["generator_cpu_cores"]))
+    row("  server CPU (cores)", lambda p: _num(p["server_cpu_cores"]))
+    row("  whole machine busy (cores of 2)", _busy)
+    lines += _columns(grid)
+    lines.append("(whole machine: every process and the kernel's loopback TCP work; \"other\" is what neither the "
+                 "load generator nor the server used)")
+    interop = result.get("interop")
+    if interop is None:
+        lines.append("interop run, warm (python -m interop): skipped")
+    elif interop.get("error"):
+        lines.append(f"interop run, warm (python -m interop): FAILED: {interop['error']}")
+    else:
+        lines.append(f"interop run, warm (python -m interop): {interop['seconds']:.1f} s wall "
+                     f"(exit {interop['exit_code']}; {interop.get('summary') or 'no summary line'})")
+    lines.append("")
+    ratio_grid = [["ratio", "value", "target", "met"]]
+    for r in result["ratios"]:
+        ratio_grid.append([r["name"], "-" if r["value"] is None else f"{r['value']:.3f}",
+                           "(context)" if r["target"] is None else f">= {r['target']:.2f}",
+                           {True: "yes", False: "NO", None: "-"}[r["met"]]])
+    lines += _columns(ratio_grid)
+    failures = [f"{name}: {error}" for name, error in result["errors"].items()]
+    problems = [f"{where}: {p}" for where, part in _parts(result) for p in (part or {}).get("problems", [])]
+    if failures or problems:
+        lines.append("")
+        lines += [f"FAILED {line}" for line in failures] + [f"problem {line}" for line in problems]
+    return "\n".join(lines)
+
+
+def _parts(result: dict):
+    for kind in ("handshakes", "rows"):
+        for server in ("stub", "questdb"):
+            yield f"{kind} {server}", result[kind].get(server)
+
+
+def other_cores(part: dict) -> float | None:
+    """Cores used during a measurement by neither the load generator nor the server (kernel work included)."""
+    values = [part.get(k) for k in ("machine_busy_cores", "generator_cpu_cores", "server_cpu_cores")]
+    return None if None in values else max(0.0, values[0] - values[1] - values[2])
+
+
+def _busy(part: dict) -> str:
+    other = other_cores(part)
+    return f"{_num(part.get('machine_busy_cores'))} (other {_num(other)})"
+
+
+def _num(value) -> str:
+    return "?" if value is None else f"{value:.2f}"
+
+
+def _columns(grid: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in grid) for i in range(len(grid[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in grid]
