@@ -152,6 +152,8 @@ def run_handshakes(host: str, port: int, jwk: dict, workers: int, warmup: float,
         reports = [results.get(timeout=SOCKET_TIMEOUT * 3) for _ in procs]
     finally:
         for proc in procs:
+            if proc.pid is None:
+                continue  # never started
             proc.join(SOCKET_TIMEOUT)
             if proc.is_alive():
                 proc.kill()

@@ -19,6 +19,7 @@ from server_stub import run_stub
 from ..build import REPO
 from . import report
 from .extract import extract_page
+from .faults import run_snippet_faults
 from .runner import DOCUMENTED_PORT, Context, check_page, documented_port_is_free, load_key
 
 KEYS = REPO / "interop" / "keys"
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=60.0, help="seconds of repetition per client snippet")
     parser.add_argument("--expectations", type=Path, default=EXPECTATIONS)
     parser.add_argument("--build-dir", type=Path, default=REPO / "build")
+    parser.add_argument("--no-faults", action="store_true",
+                        help="skip running the snippets that work once more under each fault (reported only)")
     args = parser.parse_args(argv)
 
     pages = args.pages or _shared_pages()
@@ -52,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"docs: stub on port {stub.port}" + ("" if free else " (9009 is busy: ports in snippets are substituted)"))
         ctx = Context(stub, load_key(KEYS / "testUser1.jwk.json"), out / "work", args.budget, port_moved=not free)
         results = [check_page(extract_page(page), ctx) for page in pages]
+    fault_rows, fault_columns, fault_notes = ([], [], []) if args.no_faults else \
+        run_snippet_faults(results, KEYS / "auth.txt", port_config)
 
     lines = report.lines_for(results, report.load_expectations(args.expectations))
     failed = sum(not ln.ok for ln in lines)
@@ -61,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.details(lines))
     print()
-    report.write_markdown(out / "report.md", lines, summary)
+    robustness = ""
+    if fault_rows:
+        robustness = report.robustness(fault_rows, fault_columns, fault_notes)
+        print(robustness)
+        print()
+    report.write_markdown(out / "report.md", lines, summary, robustness)
     report.write_junit(out / "junit.xml", lines)
     print(f"{summary}; report: {out / 'report.md'}, JUnit: {out / 'junit.xml'}")
     print(f"docs: {len(lines) - failed} passed, {failed} failed")

@@ -29,6 +29,7 @@ class Verdict:
     rejected: int = 0
     reasons: Counter = field(default_factory=Counter)
     hints: dict = field(default_factory=dict)
+    prepared: Prepared | None = field(default=None, repr=False)  # to run it again (under faults)
 
     @property
     def p_missed(self) -> float:
@@ -42,7 +43,8 @@ def not_installed(label: str, prepared: Prepared, substitutions: list[str]) -> V
 
 def repeat(label: str, prepared: Prepared, stub, budget: float, substitutions: list[str]) -> Verdict:
     """Run until the budget is spent (at least once); judge every run's connections."""
-    verdict = Verdict(label, "PASS", versions=prepared.versions, substitutions=substitutions, notes=list(prepared.notes))
+    verdict = Verdict(label, "PASS", versions=prepared.versions, substitutions=substitutions, notes=list(prepared.notes),
+                      prepared=prepared)
     deadline = time.monotonic() + budget
     failures: list[Finished] = []
     last: Finished | None = None

@@ -100,7 +100,18 @@ def details(lines: list[Line]) -> str:
     return "\n".join(out)
 
 
-def write_markdown(path: Path, lines: list[Line], summary: str) -> None:
+def robustness(rows: list[list[str]], columns: list[str], notes: list[str]) -> str:
+    """The snippets that run, under each fault of faults.toml (reported; third-party code is not judged)."""
+    header = ["page", "#", "attempt", *columns]
+    widths = [max(len(x) for x in col) for col in zip(header, *rows)]
+    fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    title = ("Robustness (each runnable snippet once against a stub that misbehaves on purpose; "
+             "ok = survives, error = fails clearly):")
+    text = [title, fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows)]
+    return "\n".join(text + [f"  {n}" for n in notes])
+
+
+def write_markdown(path: Path, lines: list[Line], summary: str, robustness_text: str = "") -> None:
     esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")
     rows = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     rows += ["| " + " | ".join(esc(x) for x in (ln.page, ln.index, ln.language, ln.tab, ln.label, ln.verdict,
@@ -108,6 +119,8 @@ def write_markdown(path: Path, lines: list[Line], summary: str) -> None:
                                                  ln.detail)) + " |" for ln in lines]
     text = ["# Documentation snippets against the stub", "", summary, "", *rows, "", "## Evidence", "", "```",
             details(lines), "```", ""]
+    if robustness_text:
+        text += ["## Under faults", "", "```", robustness_text, "```", ""]
     path.write_text("\n".join(text), encoding="utf-8")
 
 

@@ -1,0 +1,46 @@
+"""Client snippets that run today, once more under each fault of faults.toml: reported, not judged.
+
+Third-party code may hang or misbehave against a server that misbehaves; the report says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from server_stub import run_stub
+
+from ..robustness import SHORT, classify, fault_config, load_faults
+from ..stubproc import by_connection
+from .clients import run
+from .runner import PageResult
+
+RUNS = ("PASS", "FLAKY")  # verdicts of snippets that do run, and so can be run under a fault
+
+
+def run_snippet_faults(results: list[PageResult], auth_db: Path, port_config: dict) -> tuple[list, list, list]:
+    """(rows, fault columns, notes): one row per runnable snippet attempt (page, #, attempt, then one
+    outcome per fault), and a note for every outcome that is neither ok nor a clear error."""
+    spec = load_faults()
+    rows, evidence = [], []
+    for result in results:
+        for snippet_result in result.snippets:
+            for verdict in snippet_result.verdicts:
+                if verdict.prepared is None or verdict.verdict not in RUNS:
+                    continue
+                outcomes = []
+                for fault in spec["fault"]:
+                    outcome, why = _one(verdict.prepared, fault, spec, auth_db, port_config)
+                    outcomes.append(SHORT[outcome])
+                    if outcome not in ("survives", "fails clearly"):
+                        evidence.append(f"{result.page.name} #{snippet_result.snippet.index} ({verdict.label}) under "
+                                        f"{fault['name']}: {outcome}: {why.splitlines()[0] if why else ''}")
+                rows.append([result.page.name, str(snippet_result.snippet.index), verdict.label, *outcomes])
+    return rows, [f["column"] for f in spec["fault"]], evidence
+
+
+def _one(prepared, fault: dict, spec: dict, auth_db: Path, port_config: dict) -> tuple[str, str]:
+    with run_stub(auth_db, **port_config, **fault_config(fault)) as stub:
+        print(f"docs: under fault {fault['name']}: {' '.join(prepared.command)} ...", flush=True)
+        finished = run(prepared.command, prepared.cwd, spec["timeout"], prepared.env)
+        stub.wait_for(lambda events: True, timeout=1)
+    conns = by_connection(stub.events())
+    return classify(finished.code, finished.err, finished.evidence(), conns, fault, spec["max_error_lines"], None)
