@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-TOP = 12
+TOP = 15
 OUTER_SHARE = 0.97  # a frame with this share of the busy time or more is the loop itself
 
 
@@ -27,9 +27,14 @@ def _key(frame) -> tuple[str, str, int | None]:
     return frame.function, path, frame.line_no
 
 
+_IDLE_BUILTINS = ("epoll.poll", "poll.poll", "select", "devpoll.poll", "kqueue.control")
+
+
 def _is_idle(key: tuple[str, str, int | None]) -> bool:
+    """The event loop waiting for the network: the C call under selectors' select() (or its self time)."""
     function, path, _ = key
-    return (function == "select" and path.endswith("selectors.py")) or "select.epoll" in function
+    return (function == "select" and path.endswith("selectors.py")) or (
+        function in _IDLE_BUILTINS and path.startswith("<built-in>"))
 
 
 def summarize(session_path: Path, top: int = TOP) -> dict:
@@ -80,7 +85,7 @@ def summarize(session_path: Path, top: int = TOP) -> dict:
 def format_summary(name: str, summary: dict) -> str:
     head = (f"profile of the stub, {name}: {summary['seconds']:.1f} s sampled, {summary['idle_seconds']:.1f} s idle "
             f"(waiting in epoll), {summary['busy_seconds']:.1f} s busy; % of busy time")
-    lines = [head]
+    lines = [head + (f"; {summary['measured_under_profiler']}" if "measured_under_profiler" in summary else "")]
     for title, kind in (("self time", "self"), ("cumulative time", "cumulative")):
         lines.append(f"  top by {title}:")
         for entry in summary[kind]:

@@ -32,7 +32,7 @@ def run_snippet_faults(results: list[PageResult], auth_db: Path, port_config: di
                     outcomes.append(SHORT[outcome])
                     if outcome not in ("survives", "fails clearly"):
                         evidence.append(f"{result.page.name} #{snippet_result.snippet.index} ({verdict.label}) under "
-                                        f"{fault['name']}: {outcome}: {why.splitlines()[0] if why else ''}")
+                                        f"{fault['name']}: {outcome}: {why.strip().splitlines()[-1] if why.strip() else ''}")
                 rows.append([result.page.name, str(snippet_result.snippet.index), verdict.label, *outcomes])
     return rows, [f["column"] for f in spec["fault"]], evidence
 
