@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 def _parse(argv):
     parser = argparse.ArgumentParser(prog="python -m interop.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--build-dir", type=Path, default=REPO / "build", help="writes BUILD_DIR/bench/bench.json")
-    parser.add_argument("--workers", type=int, default=3, help="client processes for handshakes (default 3)")
+    parser.add_argument("--workers", type=int, default=4, help="client processes for handshakes (default 4)")
     parser.add_argument("--warmup", type=float, default=3.0,
                         help="seconds of handshakes not counted (default 3: QuestDB's JIT needs them)")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds of handshakes counted (default 5)")
