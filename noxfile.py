@@ -4,6 +4,7 @@
     nox -s interop [-- FILTER]   every example against the stub, plus the negative matrix
     nox -s docs [-- PAGE...]     run the snippets of documentation pages against the stub
     nox -s questdb [-- FILTER]   the negative matrix and the examples against the real QuestDB too
+    nox -s bench                 handshakes/s and rows/s, stub beside QuestDB, with OpenSSL's ceiling
     nox -s lint                  ruff, go vet, node --check
 
 Python is pinned to the machine's 3.11 and nox never downloads an interpreter; the uv venv
@@ -65,6 +66,17 @@ def questdb(session: nox.Session) -> None:
     the stub: the negative matrix and every example, as a parity table."""
     install_stub(session)
     session.run("python", "-m", "interop.questdb", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Handshakes/s and ILP rows/s: the stub beside the real QuestDB (needs java 17+ and mvn) with one
+    load generator, OpenSSL's verify rate as the ceiling, the warm interop run's wall time, and
+    pyinstrument profiles of the stub where it misses a target. `nox -s bench -- --skip-interop`;
+    writes build/bench/bench.json."""
+    install_stub(session)
+    session.install("pyinstrument==5.1.3")
+    session.run("python", "-m", "interop.bench", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -102,6 +102,7 @@ class HandshakeLoad:
     server_cpu_cores: float | None = None
     machine_busy_cores: float | None = None  # every process on the machine, kernel work included
     latency_ms: dict = field(default_factory=dict)  # p50, p99 of one handshake, client side
+    per_second_series: list[int] = field(default_factory=list)  # handshakes in each second of the window
 
     @property
     def per_second(self) -> float:
@@ -113,7 +114,8 @@ class HandshakeLoad:
                 "probes": self.probes, "errors": self.errors, "first_error": self.first_error,
                 "generator_cpu_cores": _round(self.generator_cpu_cores),
                 "server_cpu_cores": _round(self.server_cpu_cores),
-                "machine_busy_cores": _round(self.machine_busy_cores), "latency_ms": self.latency_ms}
+                "machine_busy_cores": _round(self.machine_busy_cores), "latency_ms": self.latency_ms,
+                "per_second_series": self.per_second_series}
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:
@@ -160,6 +162,7 @@ def run_handshakes(host: str, port: int, jwk: dict, workers: int, warmup: float,
                 proc.join()
     latencies = []
     cores = 0.0
+    load.per_second_series = [sum(column) for column in zip(*(r["buckets"] for r in reports), strict=True)]
     for report in reports:
         load.handshakes += report["counted"]
         load.total += report["total"]
@@ -190,6 +193,7 @@ def _worker(index, host, port, jwk, warmup, duration, ready, go, start, results)
     counted = total = probes = errors = 0
     first_error = None
     latencies: list[float] = []
+    buckets = [0] * max(1, int(duration))  # handshakes completed in each full second of the window
     cpu_from = wall_from = None
     while True:
         now = time.monotonic()
@@ -211,11 +215,14 @@ def _worker(index, host, port, jwk, warmup, duration, ready, go, start, results)
         if measure_from <= done < measure_to:
             counted += 1
             latencies.append(done - now)
+            second = int(done - measure_from)
+            if second < len(buckets):
+                buckets[second] += 1
     if cpu_from is None:
         cpu_from, wall_from = time.process_time(), time.monotonic()
     results.put({"counted": counted, "total": total, "probes": probes, "errors": errors, "first_error": first_error,
                  "cpu": time.process_time() - cpu_from, "wall": time.monotonic() - wall_from,
-                 "latencies": latencies})
+                 "latencies": latencies, "buckets": buckets})
 
 
 # --- rows -----------------------------------------------------------------------------------------

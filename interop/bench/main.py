@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": _machine(),
+        "git": _git(),
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "targets": targets, "errors": {}, "handshakes": {}, "rows": {}, "openssl": None, "interop": None,
         "profile": {},
@@ -118,7 +119,7 @@ def _parse(argv):
                         help="seconds of handshakes not counted (default 3: QuestDB's JIT needs them)")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds of handshakes counted (default 5)")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows streamed to each server")
-    parser.add_argument("--stub-rows-limit", type=float, default=30.0,
+    parser.add_argument("--stub-rows-limit", type=float, default=20.0,
                         help="seconds the stub gets for the rows; then it is stopped and its recorded rows count")
     parser.add_argument("--questdb-rows-timeout", type=float, default=60.0)
     parser.add_argument("--skip-openssl", action="store_true")
@@ -130,7 +131,7 @@ def _parse(argv):
     parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
                         help="profile the stub (pyinstrument) where it misses a target (auto), always, or never")
     parser.add_argument("--profile-seconds", type=float, default=3.0, help="handshake load under the profiler")
-    parser.add_argument("--profile-rows-limit", type=float, default=10.0, help="rows stream under the profiler")
+    parser.add_argument("--profile-rows-limit", type=float, default=8.0, help="rows stream under the profiler")
     parser.add_argument("--keep-events", action="store_true", help="keep the stub's rows events (large)")
     return parser.parse_args(argv)
 
@@ -157,6 +158,20 @@ def _machine() -> dict:
         pass
     return {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
             "java": java, "questdb": pinned()["version"]}
+
+
+def _git() -> dict:
+    """The commit measured, and whether the stub's source differs from it (figures move with the stub)."""
+    def git(*args: str) -> str | None:
+        try:
+            proc = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=30,
+                                  check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    status = git("status", "--porcelain", "--", "server_stub/src")
+    return {"commit": git("rev-parse", "HEAD"), "stub_source_modified": None if status is None else bool(status)}
 
 
 def _threads(pid: int) -> int | None:

@@ -37,6 +37,9 @@ def render(result: dict) -> str:
     head = (f"bench: {m['cores']} cores, Python {m['python']}, {openssl.get('version') or 'OpenSSL ?'}, {qdb_name} "
             f"(java {m.get('java') or '?'}); load generator: {cfg['workers']} client processes, sequential "
             f"handshakes each; the stub is 1 process with 1 event loop (1 core at most)")
+    git = result.get("git") or {}
+    if git.get("commit"):
+        head += f"; commit {git['commit'][:10]}" + (" + uncommitted stub changes" if git.get("stub_source_modified") else "")
     lines = [head, ""]
     grid = [["", "stub", qdb_name, "ceiling / target"]]
 
@@ -52,9 +55,10 @@ def render(result: dict) -> str:
 
     hs_or_rows = (hs.get("stub"), hs.get("questdb"))
     verify = (f"{openssl['verify_per_second']:,.1f} OpenSSL verify/s (1 core)" if "verify_per_second" in openssl
-              else f"OpenSSL: {openssl.get('error', 'skipped')}")
+              else "OpenSSL: FAILED" if "openssl" in result["errors"] else "OpenSSL: skipped")
     row("handshakes/s", lambda p: f"{p['per_second']:,.1f}", verify)
     row(f"  handshakes in {cfg['duration']:g} s (+{cfg['warmup']:g} s warm-up)", lambda p: f"{p['handshakes']:,}")
+    row("  slowest / fastest second", _spread)
     row("  latency p50 / p99 (ms)", lambda p: f"{p['latency_ms'].get('p50', '?')} / {p['latency_ms'].get('p99', '?')}")
     row("  load generator CPU (cores of 2)", lambda p: _num(p["generator_cpu_cores"]))
     row("  server CPU (cores), threads", lambda p: f"{_num(p['server_cpu_cores'])}, {p.get('server_threads', '?')}")
@@ -104,6 +108,11 @@ def other_cores(part: dict) -> float | None:
     """Cores used during a measurement by neither the load generator nor the server (kernel work included)."""
     values = [part.get(k) for k in ("machine_busy_cores", "generator_cpu_cores", "server_cpu_cores")]
     return None if None in values else max(0.0, values[0] - values[1] - values[2])
+
+
+def _spread(part: dict) -> str:
+    series = part.get("per_second_series") or []
+    return f"{min(series):,} / {max(series):,}" if series else "?"
 
 
 def _busy(part: dict) -> str:
