@@ -18,7 +18,7 @@ from .build import REPO, build_environment
 from .fixture import ROWS, expected_rows, load_rows
 from .judge import CaseResult, ClientResult, judge_case, judge_client
 from .refsigner import run_case
-from .registry import RegistryError, load_registry
+from .registry import RegistryError, load_registry, select_run
 from .robustness import run_faults
 from .run_example import run_example
 from .stubproc import StubError, StubProcess, by_connection
@@ -39,12 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         registry = load_registry()
-        filters = [f for f in args.filters if f != "negative"]
-        clients = registry.select(filters) if filters or not args.filters else []
+        clients, run_negative = select_run(args.filters)
     except RegistryError as error:
         print(f"interop: {error}", file=sys.stderr)
         return 2
-    run_negative = not args.filters or "negative" in args.filters
     keys = _private_copies(out / "keys")
     fixture = load_rows()
     setup_failures: list[str] = []

@@ -67,6 +67,14 @@ class Registry:
         return chosen
 
 
+def select_run(filters: list[str]) -> tuple[list[Client], bool]:
+    """(examples, whether the negative matrix runs) for a command line's filters: no filter means
+    everything; 'negative' names the negative matrix; anything else an example id, language or environment."""
+    examples = [f for f in filters if f != "negative"]
+    clients = load_registry().select(examples) if examples or not filters else []
+    return clients, not filters or "negative" in filters
+
+
 def load_registry(path: Path = REGISTRY) -> Registry:
     try:
         data = tomllib.loads(path.read_text("utf-8"))

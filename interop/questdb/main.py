@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..build import REPO, build_environment
 from ..main import AUTH_DB, _private_copies
-from ..registry import RegistryError, load_registry
+from ..registry import RegistryError, load_registry, select_run
 from ..report import markdown, table
 from .launcher import QuestDBError, QuestDBProcess
 from .parity import ALLOWED_CONVERSIONS, cases_parity, example_parity
@@ -33,8 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     try:
         registry = load_registry()
-        filters = [f for f in args.filters if f != "negative"]
-        clients = registry.select(filters) if filters or not args.filters else []
+        clients, run_negative = select_run(args.filters)
     except RegistryError as error:
         print(f"questdb: {error}", file=sys.stderr)
         return 2
@@ -50,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         with QuestDBProcess(AUTH_DB, out / "log") as questdb:
             print(f"questdb: QuestDB {questdb.version} up in {questdb.startup_seconds:.1f} s "
                   f"(ILP {questdb.ilp_port}, HTTP {questdb.http_port})", flush=True)
-            if not args.filters or "negative" in args.filters:
+            if run_negative:
                 results += cases_parity(keys, AUTH_DB, out, questdb)
             for client in clients:
                 n = args.defect_connections if client.expect == "defective" else args.connections

@@ -14,6 +14,14 @@ def started(two_keys, **config):
     return run_stub(two_keys[0], **config)
 
 
+def challenge_and_extra(sock) -> tuple[bytes, bytes]:
+    """Read the challenge line and the extra line the fault sends after it."""
+    data = b""
+    while data.count(b"\n") < 2:
+        data += sock.recv(4096)
+    return data.split(b"\n", 1)
+
+
 def test_challenge_in_pieces(two_keys):
     alice = two_keys[1]["alice"]
     with started(two_keys, fault="challenge-in-pieces") as stub:
@@ -63,10 +71,7 @@ def test_extra_bytes_after_the_challenge(two_keys):
     with started(two_keys, fault="extra-after-challenge") as stub:
         sock = connect(stub)
         sock.sendall(b"alice\n")
-        data = b""
-        while data.count(b"\n") < 2:
-            data += sock.recv(4096)
-        challenge, extra = data.split(b"\n", 1)
+        challenge, extra = challenge_and_extra(sock)
         assert len(challenge) == 512 and extra
         sock.sendall(b64(raw_signature(alice, challenge)) + b"\n")
         assert stub.wait_for_auth(1)[0]["accepted"]
@@ -105,9 +110,8 @@ def test_a_client_that_signs_the_extra_bytes_too_is_told_so(two_keys):
     with started(two_keys, fault="extra-after-challenge") as stub:
         sock = connect(stub)
         sock.sendall(b"alice\n")
-        data = b""
-        while data.count(b"\n") < 2:
-            data += sock.recv(4096)
-        sock.sendall(b64(raw_signature(alice, data[:-1])) + b"\n")  # everything but the last byte
+        challenge, extra = challenge_and_extra(sock)
+        signed = challenge + b"\n" + extra[:-1]  # everything received but the last byte
+        sock.sendall(b64(raw_signature(alice, signed)) + b"\n")
         auth = stub.wait_for_auth(1)[0]
         assert auth["reason_code"] == "signed_bytes_after_challenge"
