@@ -578,6 +578,10 @@ def _line_end_positions(buffer: bytearray, pos: int):
             next_cr = buffer.find(b"\r", next_cr + 1)
 
 
+_LINE_STATE_BYTES = re.compile(rb'[\\" =]')  # outside a string: escapes, quotes, the field separator, "="
+_STRING_STATE_BYTES = re.compile(rb'[\\"]')  # inside a string only escapes and the closing quote matter
+
+
 class _QuoteTracker:
     """Follows an incomplete line just far enough to know where strings are.
 
@@ -598,6 +602,15 @@ class _QuoteTracker:
         """Follow the line up to end; True if the byte at end is escaped inside a string."""
         pos = start + self.scanned
         while pos < end:
+            # Jump to the next byte that can change the state (a regex scan in C: the profile of
+            # `nox -s bench` had the byte-by-byte loop at a quarter of the stub's time per row).
+            found = (_STRING_STATE_BYTES if self.in_string else _LINE_STATE_BYTES).search(buffer, pos, end)
+            if found is None:
+                self.after_equals = False
+                break
+            if found.start() > pos:
+                self.after_equals = False  # the bytes skipped are none of \ " space =
+            pos = found.start()
             byte = buffer[pos]
             if byte == _BACKSLASH:
                 if pos + 1 == end:
