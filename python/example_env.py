@@ -1,15 +1,18 @@
 """The boring part shared by the four Python examples (contract: interop/CLIENTS.md).
 
 Reading and checking ILP_HOST, ILP_PORT, ILP_KEY, ILP_ROWS and ILP_CONNECTIONS, loading the JWK and
-the rows fixture, the one-line error and exit, and the connection loop. The handshake itself is not
-in here: each example shows it in full.
+the rows fixture, the one-line error and exit, and the connection loop; for the two raw examples,
+decoding the JWK's d and the loop that reads the challenge up to its newline (as go/internal/example
+and node/example_env.mjs do). The handshake's steps themselves stay in each example.
 """
 
+import base64
 import json
 import os
 import signal
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -169,3 +172,29 @@ def _load_rows(path):
             raise BadSettings(f'{where}: "timestamp" is malformed')
         rows.append(row)
     return rows
+
+
+# --- shared by the two raw-handshake examples --------------------------------------------------------
+
+
+def private_key(settings):
+    """The signing key from the JWK's d (base64url WITHOUT padding: put the padding back first)."""
+    from cryptography.hazmat.primitives.asymmetric import ec  # only the raw examples' venv has it
+
+    d = base64.urlsafe_b64decode(settings.d + "=" * (-len(settings.d) % 4))
+    return ec.derive_private_key(int.from_bytes(d, "big"), ec.SECP256R1())
+
+
+def read_challenge(sock):
+    """The challenge, without its "\\n". It may arrive in several pieces: read until the "\\n",
+    within TIMEOUT_S in all; bytes after it (if any) are not part of the challenge."""
+    deadline = time.monotonic() + TIMEOUT_S
+    received = b""
+    while b"\n" not in received:
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        piece = sock.recv(4096)
+        if not piece:
+            raise ConnectionError(f"the server closed the connection after {len(received)} bytes of challenge")
+        received += piece
+    challenge, _, _ = received.partition(b"\n")
+    return challenge

@@ -12,32 +12,11 @@ Environment (interop/CLIENTS.md): ILP_HOST, ILP_PORT, ILP_KEY, ILP_ROWS, ILP_CON
 
 import base64
 import socket
-import time
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from example_env import TIMEOUT_S, run, step
-
-
-def private_key(settings):
-    # A JWK holds d as base64url WITHOUT padding: put the padding back before decoding.
-    d = base64.urlsafe_b64decode(settings.d + "=" * (-len(settings.d) % 4))
-    return ec.derive_private_key(int.from_bytes(d, "big"), ec.SECP256R1())
-
-
-def read_challenge(sock):
-    # The challenge may arrive in several pieces: read until its "\n", within TIMEOUT_S in all.
-    deadline = time.monotonic() + TIMEOUT_S
-    received = b""
-    while b"\n" not in received:
-        sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        piece = sock.recv(4096)
-        if not piece:
-            raise ConnectionError(f"the server closed the connection after {len(received)} bytes of challenge")
-        received += piece
-    challenge, _, _ = received.partition(b"\n")
-    return challenge
+from example_env import TIMEOUT_S, private_key, read_challenge, run, step
 
 
 def sign_p1363(key, challenge):
@@ -61,7 +40,7 @@ def send_once(settings):
         with step("sending the key id"):
             sock.sendall(settings.kid.encode("utf-8") + b"\n")
         with step("reading the challenge"):
-            challenge = read_challenge(sock)
+            challenge = read_challenge(sock)  # up to its "\n", even when it arrives in pieces
         with step("signing the challenge"):
             signature = sign_p1363(key, challenge)
         with step("sending the signature"):
