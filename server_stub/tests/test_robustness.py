@@ -679,7 +679,7 @@ def test_fuzz_handshake_one_auth_per_connection_no_row_without_it(two_keys):
             tally[kind] = tally.get(kind, 0) + 1
             kid = rng.choice(["alice", "bob"]) if kind in ("valid", "mistake") else \
                 rng.choice(["alice", "bob", "nobody", "alice\r", "", "ALICE", "b\xf8b"])
-            written_json = io.StringIO()
+            written_json = io.BytesIO()
             server.events = events = EventLog(written_json, keep_in_memory=True)  # JSON too: each event must encode
             fc = FuzzedConnection(server, i, rng.randint(0, 6) if rng.random() < 0.1 else None)
             conn, transport = fc.conn, fc.transport
@@ -742,7 +742,7 @@ def test_fuzz_handshake_one_auth_per_connection_no_row_without_it(two_keys):
             assert conn.closed.done() and conn.timer.cancelled() and forgotten[-1] is conn, where
             # JSON lines end at \n only: with ensure_ascii=False a value may hold a raw U+2028 or U+0085,
             # which str.splitlines() would also split on
-            assert [json.loads(line) for line in written_json.getvalue().split("\n")[:-1]] == evs, where
+            assert [json.loads(line) for line in written_json.getvalue().split(b"\n")[:-1]] == evs, where
         assert len(forgotten) == HANDSHAKE_INPUTS
 
     started = time.monotonic()

@@ -74,7 +74,7 @@ def _serve(args) -> int:
         fault_delay=args.fault_delay,
         fault_rows=args.fault_rows,
     )
-    log = EventLog.to_file(args.events) if args.events else EventLog(sys.stderr)
+    log = EventLog.to_file(args.events) if args.events else EventLog(sys.stderr.buffer)
     try:
         asyncio.run(_serve_until_signal(StubServer(auth_keys, log, config)))
     finally:

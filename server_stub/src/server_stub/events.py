@@ -6,18 +6,34 @@ close), and optionally into memory for in-process users, who can wait for a cond
 
 from __future__ import annotations
 
-import json
+import re
 import threading
 from collections.abc import Callable
 from typing import IO
 
-# Unicode line breaks that str.splitlines() would split a JSON line on: written as \u escapes,
-# so that every event stays one line for any reader.
-_LINE_BREAKS_ESCAPED = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"})
+import orjson
+
+# Unicode line breaks that str.splitlines() would split a JSON line on (U+2028, U+2029, U+0085 in
+# UTF-8): written as \u escapes, so that every event stays one line for any reader.
+_LINE_BREAKS = re.compile(b"\xe2\x80[\xa8\xa9]|\xc2\x85")
+
+
+def _escape_line_break(found: re.Match) -> bytes:
+    return b"\\u%04x" % ord(found.group().decode())
+
+
+def encode(event: dict) -> bytes:
+    """One event as a JSON line (UTF-8, no spaces, ending in \\n).
+
+    orjson rather than the json module: a row event takes it 2 µs instead of 25 (the profile of
+    `nox -s bench`).  Non-finite floats must already be the strings "NaN", "Infinity"...
+    """
+    line = orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
+    return _LINE_BREAKS.sub(_escape_line_break, line) if _LINE_BREAKS.search(line) else line
 
 
 class EventLog:
-    def __init__(self, stream: IO[str] | None = None, keep_in_memory: bool = False, owns_stream: bool = False):
+    def __init__(self, stream: IO[bytes] | None = None, keep_in_memory: bool = False, owns_stream: bool = False):
         self._stream = stream
         self._owns_stream = owns_stream
         self._memory: list[dict] | None = [] if keep_in_memory else None
@@ -25,13 +41,11 @@ class EventLog:
 
     @classmethod
     def to_file(cls, path, keep_in_memory: bool = False) -> EventLog:
-        return cls(open(path, "w", encoding="utf-8", buffering=1 << 16), keep_in_memory, owns_stream=True)
+        return cls(open(path, "wb", buffering=1 << 16), keep_in_memory, owns_stream=True)
 
     def emit(self, event: dict) -> None:
         if self._stream is not None:
-            # allow_nan=False: non-finite floats must already be the strings "NaN", "Infinity"...
-            line = json.dumps(event, ensure_ascii=False, allow_nan=False).translate(_LINE_BREAKS_ESCAPED)
-            self._stream.write(line + "\n")
+            self._stream.write(encode(event))
         if self._memory is not None:
             with self._changed:
                 self._memory.append(event)

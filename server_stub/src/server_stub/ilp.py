@@ -171,58 +171,60 @@ def parse_line(line: bytes) -> dict:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise IlpLineError(f"invalid UTF-8 (at byte {exc.start})", exc.start) from None
-    if _is_plain(text):
-        row = _parse_plain(text)
-        if row is not None:
-            return row
-    return _parse_scanned(text)
+    return _parse_matched(text) or _parse_scanned(text)
 
 
-def _is_plain(text: str) -> bool:
-    """No escapes, no strings and no stray line ends: plain splitting is exact."""
-    return "\\" not in text and '"' not in text and "\n" not in text and "\r" not in text
+# The fast path's grammar as regular expressions (see the module docstring), written as "unrolled
+# loops" (a run of plain characters, then any number of escape + run) so that the regex engine
+# does not backtrack per character.  DOTALL: inside a string, backslash + any character takes an
+# escaped line end too.  The line's pattern has no groups of its own but the sections.
+_NAME = r"(?=[^ ,=\n\r])[^ ,=\\\n\r]*(?:\\[^\n\r][^ ,=\\\n\r]*)*"
+_TAG_VALUE = r"[^ ,=\\\n\r]*(?:\\[^\n\r][^ ,=\\\n\r]*)*"
+_STRING_BODY = r'[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*'
+_RAW = r'[^ ,"\\\n\r]+'
+_FIELD = f'{_NAME}=(?:"{_STRING_BODY}"|{_RAW})'
+_LINE_RE = re.compile(
+    rf"({_NAME})((?:,{_NAME}={_TAG_VALUE})*) ({_FIELD}(?:,{_FIELD})*)(?: ([^ ]+))? *", re.DOTALL
+)
+_TAG_RE = re.compile(rf",({_NAME})=({_TAG_VALUE})", re.DOTALL)
+_FIELD_RE = re.compile(f'({_NAME})=(?:"({_STRING_BODY})"|({_RAW}))', re.DOTALL)
+_ESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
 
 
-def _parse_plain(text: str) -> dict | None:
-    """Fast path for a line with no escapes and no strings.
+def _unescape(text: str) -> str:
+    return _ESCAPE_RE.sub(r"\1", text) if "\\" in text else text
 
-    With no backslash and no double quote every space, comma and equals sign is
-    a separator, so plain splitting is exact.  Returns None for anything
-    unusual (including every error); the scanner then decides, and words the
-    error.
+
+def _parse_matched(text: str) -> dict | None:
+    """Fast path: a line whose whole shape one regular expression accepts.
+
+    The regex engine finds the names, strings and raw values (escapes included); Python only
+    unescapes and types the values.  Returns None for anything else, including every error and a
+    row with tags only: the scanner then decides, and words the error.
     """
-    sections = text.rstrip(" ").split(" ")
-    if len(sections) == 2:
-        head, fields = sections
-        stamp = None
-    elif len(sections) == 3:
-        head, fields, stamp = sections
-    else:
-        return None
-
-    table, *tags = head.split(",")
-    if not table or "=" in table:
+    line = _LINE_RE.fullmatch(text)
+    if line is None:
         return None
     symbols = {}
-    for tag in tags:
-        key, equals, value = tag.partition("=")
-        if not key or not equals or "=" in value:
-            return None
-        symbols[key] = value
-
+    if line.group(2):
+        for key, value in _TAG_RE.findall(text, line.start(2), line.end(2)):
+            symbols[_unescape(key)] = _unescape(value)
     columns = {}
     try:
-        for field in fields.split(","):
-            key, equals, raw = field.partition("=")
-            if not key or not equals:
-                return None
+        for found in _FIELD_RE.finditer(text, line.start(3), line.end(3)):
+            key, string, raw = found.groups()
+            key = _unescape(key)
+            if raw is None:
+                columns[key] = {"type": "string", "value": _unescape(string)}
+            else:
+                columns[key] = _parse_field_value(raw)
             if symbols:
                 symbols.pop(key, None)
-            columns[key] = _parse_field_value(raw)
+        stamp = line.group(4)
         timestamp = None if stamp is None else _parse_timestamp(stamp)
     except _BadValue:
         return None
-    return {"table": table, "symbols": symbols, "columns": columns, "timestamp": timestamp}
+    return {"table": _unescape(line.group(1)), "symbols": symbols, "columns": columns, "timestamp": timestamp}
 
 
 def _parse_scanned(text: str) -> dict:
