@@ -35,6 +35,7 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
+from server_stub.events import encode
 from server_stub.keys import load_jwk
 
 from ..questdb.launcher import QueryError, QuestDBProcess, pinned
@@ -277,13 +278,15 @@ def _stub_rows(args, out: Path, jwk: dict, payload: Payload, limit: float, stub:
 def _scan_row_events(path: Path) -> tuple[int, dict | None, dict | None]:
     """(row events, the first row event, the rows connection's close event), reading the file once."""
     rows, first, closes = 0, None, []
+    # Each event's line starts with its "event" key as the stub encodes it: count without decoding.
+    row_prefix, close_prefix = encode({"event": "row"})[:-2], encode({"event": "close"})[:-2]
     with open(path, "rb") as events:
         for line in events:
-            if line.startswith(b'{"event": "row"'):
+            if line.startswith(row_prefix):
                 rows += 1
                 if first is None:
                     first = json.loads(line)
-            elif line.startswith(b'{"event": "close"'):
+            elif line.startswith(close_prefix):
                 closes.append(json.loads(line))
     return rows, first, (closes[0] if closes else None)
 

@@ -54,6 +54,7 @@ row stays valid JSON.  Decisions where the protocol leaves room:
 from __future__ import annotations
 
 import math
+import operator
 import re
 from typing import NoReturn
 
@@ -187,12 +188,23 @@ _LINE_RE = re.compile(
     rf"({_NAME})((?:,{_NAME}={_TAG_VALUE})*) ({_FIELD}(?:,{_FIELD})*)(?: ([^ ]+))? *", re.DOTALL
 )
 _TAG_RE = re.compile(rf",({_NAME})=({_TAG_VALUE})", re.DOTALL)
-_FIELD_RE = re.compile(f'({_NAME})=(?:"({_STRING_BODY})"|({_RAW}))', re.DOTALL)
+# One field, its value typed by which group matched: a string (with its opening quote, so that
+# "" is told from no match), an integer, a timestamp column, a float; anything else (booleans,
+# NaN, errors) goes to _parse_field_value.  (?![^, ]): the typed forms must fill the whole value.
+_TYPED_END = "(?![^, ])"
+_FIELD_RE = re.compile(
+    f'({_NAME})=(?:("{_STRING_BODY})"|(-?[0-9]+)i{_TYPED_END}|(-?[0-9]+)([tnm]){_TYPED_END}'
+    f"|({_FLOAT_RE.pattern}){_TYPED_END}|({_RAW}))",
+    re.DOTALL,
+)
 _ESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
 
 
+_ESCAPED_CHAR = operator.itemgetter(1)  # the character after the backslash; in C, unlike a template
+
+
 def _unescape(text: str) -> str:
-    return _ESCAPE_RE.sub(r"\1", text) if "\\" in text else text
+    return _ESCAPE_RE.sub(_ESCAPED_CHAR, text) if "\\" in text else text
 
 
 def _parse_matched(text: str) -> dict | None:
@@ -211,14 +223,24 @@ def _parse_matched(text: str) -> dict | None:
             symbols[_unescape(key)] = _unescape(value)
     columns = {}
     try:
-        for found in _FIELD_RE.finditer(text, line.start(3), line.end(3)):
-            key, string, raw = found.groups()
-            key = _unescape(key)
-            if raw is None:
-                columns[key] = {"type": "string", "value": _unescape(string)}
+        for key, quoted, integer, stamp, unit, number, other in _FIELD_RE.findall(text, line.start(3), line.end(3)):
+            if "\\" in key:
+                key = _unescape(key)
+            if quoted:
+                columns[key] = {"type": "string", "value": _unescape(quoted[1:])}
+            elif integer:
+                # The regex took only ASCII digits: below 19 characters no range check is needed.
+                value = int(integer) if len(integer) < 19 else _int64(integer, "integer")
+                columns[key] = {"type": "integer", "value": value}
+            elif number:
+                value = float(number)
+                columns[key] = {"type": "float", "value": value if math.isfinite(value) else _json_float(value)}
+            elif stamp:
+                columns[key] = {"type": "timestamp", "value": _int64(stamp, "timestamp"), "unit": _UNIT_BY_SUFFIX[unit]}
             else:
-                columns[key] = _parse_field_value(raw)
-            if symbols:
+                columns[key] = _parse_field_value(other)
+        if symbols and not symbols.keys().isdisjoint(columns):
+            for key in columns:  # a field named like a tag replaces it
                 symbols.pop(key, None)
         stamp = line.group(4)
         timestamp = None if stamp is None else _parse_timestamp(stamp)
@@ -456,9 +478,6 @@ def _unit_suffix(unit: str) -> str:
 # Splitting a byte stream into lines
 
 _BACKSLASH = ord("\\")
-_QUOTE = ord('"')
-_SPACE = ord(" ")
-_EQUALS = ord("=")
 
 
 class IlpStream:
@@ -580,8 +599,12 @@ def _line_end_positions(buffer: bytearray, pos: int):
             next_cr = buffer.find(b"\r", next_cr + 1)
 
 
-_LINE_STATE_BYTES = re.compile(rb'[\\" =]')  # outside a string: escapes, quotes, the field separator, "="
-_STRING_STATE_BYTES = re.compile(rb'[\\"]')  # inside a string only escapes and the closing quote matter
+# What can change the tracker's state, by where it is: in the table and tags only escapes and the
+# space that starts the fields; in the fields escapes and a quote right after "="; in a string
+# escapes and the closing quote.  Every other byte is skipped by the regex engine.
+_HEAD_STATE_RE = re.compile(rb"[\\ ]")
+_FIELDS_STATE_RE = re.compile(rb'\\|="')
+_STRING_STATE_RE = re.compile(rb'[\\"]')
 
 
 class _QuoteTracker:
@@ -598,20 +621,17 @@ class _QuoteTracker:
         self.scanned = 0  # bytes of the line already followed
         self.in_fields = False
         self.in_string = False
-        self.after_equals = False
 
     def escaped_in_string(self, buffer: bytearray, start: int, end: int) -> bool:
         """Follow the line up to end; True if the byte at end is escaped inside a string."""
         pos = start + self.scanned
         while pos < end:
-            # Jump to the next byte that can change the state (a regex scan in C: the profile of
-            # `nox -s bench` had the byte-by-byte loop at a quarter of the stub's time per row).
-            found = (_STRING_STATE_BYTES if self.in_string else _LINE_STATE_BYTES).search(buffer, pos, end)
+            # Jump to the next place that can change the state (a regex scan in C: the profile of
+            # `nox -s bench` had a byte-by-byte loop here at a quarter of the stub's time per row).
+            state_re = _STRING_STATE_RE if self.in_string else _FIELDS_STATE_RE if self.in_fields else _HEAD_STATE_RE
+            found = state_re.search(buffer, pos, end)
             if found is None:
-                self.after_equals = False
                 break
-            if found.start() > pos:
-                self.after_equals = False  # the bytes skipped are none of \ " space =
             pos = found.start()
             byte = buffer[pos]
             if byte == _BACKSLASH:
@@ -619,18 +639,16 @@ class _QuoteTracker:
                     if not self.in_string:
                         return False  # an escaped line end outside strings ends the line
                     self.scanned = end + 1 - start
-                    self.after_equals = False
                     return True
                 pos += 2
-                self.after_equals = False
-                continue
-            if self.in_string:
-                self.in_string = byte != _QUOTE
-            elif byte == _QUOTE:
-                self.in_string = self.in_fields and self.after_equals
-            elif byte == _SPACE:
+            elif self.in_string:  # the closing quote
+                self.in_string = False
+                pos += 1
+            elif self.in_fields:  # '="' opens a string
+                self.in_string = True
+                pos += 2
+            else:  # the space before the fields
                 self.in_fields = True
-            self.after_equals = byte == _EQUALS and not self.in_string
-            pos += 1
+                pos += 1
         self.scanned = end - start
         return False
