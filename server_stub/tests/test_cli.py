@@ -12,6 +12,8 @@ import sys
 import pytest
 from wire import b64, closed_by_peer, handshake, raw_signature
 
+from server_stub.loops import LOOPS
+
 
 class Serve:
     """A `serve` subprocess; .host/.port from its listening line."""
@@ -48,8 +50,9 @@ def read_events(path):
     return [json.loads(line) for line in path.read_text().split("\n") if line]
 
 
-def test_listening_line_then_events_flushed_on_sigterm(serve, two_keys, tmp_path):
-    server = serve()
+@pytest.mark.parametrize("loop", LOOPS)
+def test_listening_line_then_events_flushed_on_sigterm(serve, two_keys, tmp_path, loop):
+    server = serve("--loop", loop)
     assert server.listening == {"event": "listening", "host": "127.0.0.1", "port": server.port}
     alice = two_keys[1]["alice"]
     sock = handshake(server, "alice", lambda c: b64(raw_signature(alice, c)), after_signature=b"t a=1i\nt a=2i\n")

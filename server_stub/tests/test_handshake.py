@@ -15,13 +15,15 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from wire import b64, closed_by_peer, connect, der_signature, handshake, raw_signature, read_line
 
 from server_stub import run_stub
+from server_stub.loops import LOOPS
 
 ROWS = b"weather,city=Paris temp=21.5,ok=t 1700000000000000000\n"
 
 
-@pytest.fixture
-def stub(two_keys):
-    with run_stub(two_keys[0]) as running:
+@pytest.fixture(params=LOOPS)
+def stub(two_keys, request):
+    """A running stub, once on each event loop the stub can run on (uvloop and asyncio's own)."""
+    with run_stub(two_keys[0], loop=request.param) as running:
         yield running
 
 

@@ -7,6 +7,7 @@ import pytest
 from wire import b64, closed_by_peer, handshake, raw_signature
 
 from server_stub import run_stub
+from server_stub.loops import LOOPS
 
 ROWS = (
     b"trades,sym=BTC\\ USD,side=buy price=30000.5,qty=-2i,note=\"say \\\"hi\\\"\\\\\",ok=TRUE,"
@@ -16,9 +17,10 @@ ROWS = (
 )
 
 
-@pytest.fixture
-def stub(two_keys):
-    with run_stub(two_keys[0]) as running:
+@pytest.fixture(params=LOOPS)
+def stub(two_keys, request):
+    """A running stub, once on each event loop the stub can run on (uvloop and asyncio's own)."""
+    with run_stub(two_keys[0], loop=request.param) as running:
         yield running
 
 

@@ -18,6 +18,7 @@ import sys
 from . import keys
 from .authdb import AuthFileError, load_auth_db
 from .events import EventLog
+from .loops import LOOPS, default_loop, new_event_loop
 from .server import FAULTS, StubConfig, StubServer
 
 
@@ -53,6 +54,8 @@ def _add_serve_command(sub) -> None:
                        help="seconds, for challenge-delayed (default %(default)s)")
     serve.add_argument("--fault-rows", type=int, default=defaults.fault_rows,
                        help="rows, for close-after-rows (default %(default)s)")
+    serve.add_argument("--loop", choices=LOOPS, default=default_loop(),
+                       help="event loop (default %(default)s: uvloop when installed)")
     serve.set_defaults(func=_serve)
 
 
@@ -76,7 +79,8 @@ def _serve(args) -> int:
     )
     log = EventLog.to_file(args.events) if args.events else EventLog(sys.stderr.buffer)
     try:
-        asyncio.run(_serve_until_signal(StubServer(auth_keys, log, config)))
+        with asyncio.Runner(loop_factory=lambda: new_event_loop(args.loop)) as runner:
+            runner.run(_serve_until_signal(StubServer(auth_keys, log, config)))
     finally:
         log.close()
     return 0

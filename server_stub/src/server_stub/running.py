@@ -18,13 +18,15 @@ from pathlib import Path
 
 from .authdb import load_auth_db
 from .events import EventLog
+from .loops import new_event_loop
 from .server import StubConfig, StubServer
 
 
 class RunningStub:
     """A stub serving in a background thread; every event is also kept in memory."""
 
-    def __init__(self, auth_db, events_path=None, **config):
+    def __init__(self, auth_db, events_path=None, loop: str | None = None, **config):
+        """loop: "uvloop" or "asyncio" (loops.py; default uvloop when installed); config: StubConfig's fields."""
         self.auth_db = Path(auth_db)
         self.keys = load_auth_db(self.auth_db)
         self.config = replace(StubConfig(), **config)
@@ -32,7 +34,7 @@ class RunningStub:
             self.log = EventLog.to_file(events_path, keep_in_memory=True)
         else:
             self.log = EventLog(keep_in_memory=True)
-        self._loop = asyncio.new_event_loop()
+        self._loop = new_event_loop(loop)
         self._server = StubServer(self.keys, self.log, self.config)
         self._thread = threading.Thread(target=self._loop.run_forever, name="server-stub", daemon=True)
         self.host: str | None = None
@@ -91,9 +93,9 @@ def _at_least(items: list, count: int) -> list | None:
 
 
 @contextmanager
-def run_stub(auth_db, events_path=None, **config):
+def run_stub(auth_db, events_path=None, loop: str | None = None, **config):
     """Context manager: a started RunningStub, stopped (events flushed) on exit."""
-    stub = RunningStub(auth_db, events_path, **config)
+    stub = RunningStub(auth_db, events_path, loop, **config)
     stub.start()
     try:
         yield stub

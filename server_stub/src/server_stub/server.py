@@ -150,8 +150,7 @@ class Connection(asyncio.Protocol):
         if fault == "challenge-delayed":
             loop.call_later(self.server.config.fault_delay, self.write_challenge, data)
         elif fault == "challenge-in-pieces":
-            for i in range(len(data)):
-                loop.call_later(i * PIECE_GAP, self.write_challenge, data[i : i + 1], i == len(data) - 1)
+            self.write_in_pieces(data)
         elif fault == "extra-after-challenge":
             self.write_challenge(data + EXTRA_AFTER_CHALLENGE)
         elif fault == "close-after-challenge":
@@ -159,6 +158,13 @@ class Connection(asyncio.Protocol):
             self.reject("fault_closed", {"fault": fault}, cause="fault")
         else:
             self.write_challenge(data)
+
+    def write_in_pieces(self, data: bytes):
+        """One byte now, the rest PIECE_GAP later: each piece in its own loop iteration, so that no
+        event loop (uvloop's timers have millisecond resolution) can merge pieces into one write."""
+        self.write_challenge(data[:1], last=len(data) == 1)
+        if len(data) > 1 and self.state == "SIGNATURE":
+            asyncio.get_running_loop().call_later(PIECE_GAP, self.write_in_pieces, data[1:])
 
     def write_challenge(self, data: bytes, last: bool = True):
         if self.state == "SIGNATURE" and not self.transport.is_closing():
