@@ -37,6 +37,7 @@ from pathlib import Path
 
 from server_stub.events import encode
 from server_stub.keys import load_jwk
+from server_stub.loops import default_loop
 
 from ..questdb.launcher import QueryError, QuestDBProcess, pinned
 from ..stubproc import StubProcess
@@ -158,7 +159,7 @@ def _machine() -> dict:
     except (OSError, subprocess.TimeoutExpired):
         pass
     return {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "java": java, "questdb": pinned()["version"]}
+            "java": java, "questdb": pinned()["version"], "stub_loop": default_loop()}
 
 
 def _git() -> dict:

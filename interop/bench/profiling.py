@@ -1,7 +1,10 @@
 """Top functions of a pyinstrument session, by self time and by cumulative time, idle time set apart.
 
 pyinstrument samples wall time, so the event loop's wait in `selectors.EpollSelector.select` (nothing
-to do) is in the profile too; it is reported as idle and every percentage is of the busy time.
+to do) is in the profile too; it is reported as idle and every percentage is of the busy time. Under
+uvloop (the stub's default loop) the wait happens inside uvloop's C code, which a Python profiler sees
+as the self time of the one frame that entered it (`run` in asyncio/runners.py): that time, the loop's
+own work and its wait together, is reported as such and counted as busy.
 Cumulative time counts a function once per stack (recursion is not counted twice) and excludes idle
 time below it; the frames that hold (almost) all the busy time (the runner, asyncio's loop) are left
 out of the cumulative list, which would otherwise start with them.
@@ -35,6 +38,12 @@ def _is_idle(key: tuple[str, str, int | None]) -> bool:
     function, path, _ = key
     return (function == "select" and path.endswith("selectors.py")) or (
         function in _IDLE_BUILTINS and path.startswith("<built-in>"))
+
+
+def _is_c_loop(key: tuple[str, str, int | None]) -> bool:
+    """The frame that runs a loop written in C (uvloop): its self time is the loop's work and wait."""
+    function, path, _ = key
+    return function == "run" and path.endswith("asyncio/runners.py")
 
 
 def summarize(session_path: Path, top: int = TOP) -> dict:
@@ -77,7 +86,9 @@ def summarize(session_path: Path, top: int = TOP) -> dict:
         return [{"function": k[0], "where": f"{k[1]}:{k[2]}", "seconds": round(t, 3),
                  "percent_of_busy": round(100 * t / busy, 1)} for k, t in chosen]
 
+    c_loop = sum(t for k, t in self_time.items() if _is_c_loop(k))
     return {"seconds": round(total, 3), "idle_seconds": round(idle, 3), "busy_seconds": round(busy, 3),
+            "c_loop_seconds": round(c_loop, 3),
             "self": rows(self_time, lambda k, t: False),
             "cumulative": rows(busy_cumulative, lambda k, t: t >= OUTER_SHARE * busy)}
 
@@ -85,6 +96,9 @@ def summarize(session_path: Path, top: int = TOP) -> dict:
 def format_summary(name: str, summary: dict) -> str:
     head = (f"profile of the stub, {name}: {summary['seconds']:.1f} s sampled, {summary['idle_seconds']:.1f} s idle "
             f"(waiting in epoll), {summary['busy_seconds']:.1f} s busy; % of busy time")
+    if summary.get("c_loop_seconds", 0) >= 0.05 * summary["seconds"]:
+        head += (f"; {summary['c_loop_seconds']:.1f} s in the C event loop (uvloop: its own work and its wait for "
+                 "the network, one frame to a Python profiler: `run`)")
     lines = [head + (f"; {summary['measured_under_profiler']}" if "measured_under_profiler" in summary else "")]
     for title, kind in (("self time", "self"), ("cumulative time", "cumulative")):
         lines.append(f"  top by {title}:")

@@ -48,13 +48,16 @@ def test_idle_frames():
 def test_ratios_state_targets_without_asserting_them():
     targets = {"handshakes": {"vs_questdb": 1.0, "vs_openssl_verify": 0.5}, "rows": {"vs_questdb": 1.0,
                                                                                       "per_second": 1_000_000}}
-    result = {"handshakes": {"stub": {"per_second": 2000.0}, "questdb": {"per_second": 500.0}},
+    result = {"handshakes": {"stub": {"per_second": 2000.0, "server_cpu_cores": 0.5},
+                             "questdb": {"per_second": 500.0, "server_cpu_cores": None}},
               "rows": {"stub": {"per_second": 10_000.0}, "questdb": {"error": "no java"}},
               "openssl": {"verify_per_second": 8000.0}}
     by_name = {r["name"]: r for r in report.ratios(result, targets)}
     assert by_name["stub / QuestDB handshakes/s"] == {"name": "stub / QuestDB handshakes/s", "value": 4.0,
                                                      "target": 1.0, "met": True}
     assert by_name["stub handshakes/s / OpenSSL verify/s (1 core)"]["met"] is False
+    assert by_name["stub handshakes per server core-second / OpenSSL verify/s"]["value"] == 0.5
+    assert by_name["QuestDB handshakes per server core-second / OpenSSL verify/s"]["value"] is None
     assert by_name["stub / QuestDB ILP rows/s"]["value"] is None
     assert by_name["stub ILP rows/s / 1,000,000 rows/s"]["value"] == 0.01
 

@@ -114,6 +114,13 @@ def _int64(digits: str, what: str) -> int:
     unsigned = digits.removeprefix("-")
     if not (unsigned.isascii() and unsigned.isdigit()):
         raise _BadValue(f"invalid {what}")
+    return _int64_of_digits(digits, what)
+
+
+def _int64_of_digits(digits: str, what: str) -> int:
+    """digits: ASCII digits after an optional minus (checked by the caller or its regex)."""
+    if len(digits) < 19:  # at most 18 digits: always in range
+        return int(digits)
     # Anything longer than "-9223372036854775808" is out of range; checking the
     # length first also keeps int() away from its limit on huge digit strings.
     value = int(digits) if len(digits) <= 20 else INT64_MAX + 1
@@ -185,7 +192,7 @@ _STRING_BODY = r'[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*'
 _RAW = r'[^ ,"\\\n\r]+'
 _FIELD = f'{_NAME}=(?:"{_STRING_BODY}"|{_RAW})'
 _LINE_RE = re.compile(
-    rf"({_NAME})((?:,{_NAME}={_TAG_VALUE})*) ({_FIELD}(?:,{_FIELD})*)(?: ([^ ]+))? *", re.DOTALL
+    rf"({_NAME})((?:,{_NAME}={_TAG_VALUE})*) ({_FIELD}(?:,{_FIELD})*)(?: (-?[0-9]+)([ntm]?))? *", re.DOTALL
 )
 _TAG_RE = re.compile(rf",({_NAME})=({_TAG_VALUE})", re.DOTALL)
 # One field, its value typed by which group matched: a string (with its opening quote, so that
@@ -229,21 +236,21 @@ def _parse_matched(text: str) -> dict | None:
             if quoted:
                 columns[key] = {"type": "string", "value": _unescape(quoted[1:])}
             elif integer:
-                # The regex took only ASCII digits: below 19 characters no range check is needed.
-                value = int(integer) if len(integer) < 19 else _int64(integer, "integer")
-                columns[key] = {"type": "integer", "value": value}
+                columns[key] = {"type": "integer", "value": _int64_of_digits(integer, "integer")}
             elif number:
                 value = float(number)
                 columns[key] = {"type": "float", "value": value if math.isfinite(value) else _json_float(value)}
             elif stamp:
-                columns[key] = {"type": "timestamp", "value": _int64(stamp, "timestamp"), "unit": _UNIT_BY_SUFFIX[unit]}
+                value = _int64_of_digits(stamp, "timestamp")
+                columns[key] = {"type": "timestamp", "value": value, "unit": _UNIT_BY_SUFFIX[unit]}
             else:
                 columns[key] = _parse_field_value(other)
         if symbols and not symbols.keys().isdisjoint(columns):
             for key in columns:  # a field named like a tag replaces it
                 symbols.pop(key, None)
-        stamp = line.group(4)
-        timestamp = None if stamp is None else _parse_timestamp(stamp)
+        stamp, unit = line.group(4, 5)
+        timestamp = None if stamp is None else {"value": _int64_of_digits(stamp, "timestamp"),
+                                                "unit": _UNIT_BY_SUFFIX.get(unit, "ns")}
     except _BadValue:
         return None
     return {"table": _unescape(line.group(1)), "symbols": symbols, "columns": columns, "timestamp": timestamp}
