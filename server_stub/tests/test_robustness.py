@@ -569,6 +569,13 @@ class FakeTransport:
     def __init__(self):
         self.written = bytearray()
         self.closed = False
+        self.reading = True
+
+    def pause_reading(self):
+        self.reading = False
+
+    def resume_reading(self):
+        self.reading = True
 
     def get_extra_info(self, name, default=None):
         return ("127.0.0.1", 40000) if name == "peername" else default
@@ -773,3 +780,40 @@ def test_key_id_line_over_the_limit_is_too_long_however_it_arrives(two_keys, rea
     asyncio.run(run())
     (auth,) = [e for e in events.snapshot() if e["event"] == "auth"]
     assert auth["reason_code"] == "key_id_too_long", (auth["reason_code"], len(auth["kid"] or ""))
+
+
+# --- a bug `nox -s bench` found (fixed): under uvloop a busy stream held the loop ---------------------
+
+
+def test_a_large_read_ends_the_connections_turn_and_a_stop_keeps_it_paused(two_keys):
+    """uvloop hands a readable stream up to 32 reads of 256 KiB in one turn of the loop: parsing them
+    took over a second, during which no other connection was served and a SIGTERM waited (4.5 s from
+    SIGTERM to exit). Now a large read pauses the connection until the next turn, and once a stop
+    has begun (reading_stopped) it is not resumed."""
+    server = types.SimpleNamespace(config=StubConfig(), keys=load_auth_db(two_keys[0]),
+                                   events=EventLog(keep_in_memory=True), forget=lambda conn: None,
+                                   reading_stopped=False)
+    signer = Signer(two_keys[1])
+    large = b"t n=1i\n" * 20_000  # 140 KB in one read
+    paused = []
+
+    async def run() -> None:
+        fc = FuzzedConnection(server, 1, timeout_step=None)
+        fc.feed([b"alice\n"])
+        challenge = bytes(fc.transport.written[:-1])
+        fc.feed([base64.b64encode(signer.sign("alice", challenge, "raw")) + b"\nt n=1i\n"])
+        paused.append(not fc.transport.reading)  # a small read: no pause
+        fc.feed([large])
+        paused.append(not fc.transport.reading)
+        await asyncio.sleep(0)  # the next turn of the loop
+        paused.append(not fc.transport.reading)
+        fc.feed([large])
+        server.reading_stopped = True  # what StubServer.stop_reading() sets
+        await asyncio.sleep(0)
+        paused.append(not fc.transport.reading)
+        fc.conn.connection_lost(None)
+
+    asyncio.run(run())
+    assert paused == [False, True, False, True]
+    rows = [e for e in server.events.snapshot() if e["event"] == "row"]
+    assert len(rows) == 1 + 2 * 20_000  # nothing read was lost to the pauses

@@ -89,8 +89,13 @@ def _serve(args) -> int:
 async def _serve_until_signal(server: StubServer) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        server.stop_reading()  # at once: each later step of the stop waits for a turn of the busy loop
+        stop.set()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
     await server.start()
     print(json.dumps(server.listening_event()), flush=True)
     await stop.wait()
