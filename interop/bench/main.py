@@ -41,7 +41,7 @@ from server_stub.loops import default_loop
 
 from ..questdb.launcher import QueryError, QuestDBProcess, pinned
 from ..stubproc import StubProcess
-from . import ceiling, profiling, report
+from . import ceiling, floor, profiling, report
 from .loadgen import PROBE_TABLE, RowStream, Signer, machine_busy_seconds, process_cpu_seconds, run_handshakes
 from .rows import TABLE, Payload, build_payload
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": _machine(),
         "git": _git(),
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "targets": targets, "errors": {}, "handshakes": {}, "rows": {}, "openssl": None, "interop": None,
+        "targets": targets, "errors": {}, "handshakes": {}, "rows": {}, "openssl": None, "floor": None, "interop": None,
         "profile": {},
     }
     errors = result["errors"]
@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
     result["handshakes"]["stub"] = _part(errors, "handshakes stub", _stub_handshakes, args, out, jwk)
     result["rows"]["stub"] = _part(errors, "rows stub", _stub_rows, args, out, jwk, payload, args.stub_rows_limit)
+    result["floor"] = _part(errors, "floor", _floor, min(args.rows, floor.ROWS))
     if not args.skip_questdb:
         _questdb(args, out, jwk, payload, result)
     result["ratios"] = report.ratios(result, targets)
@@ -343,6 +344,14 @@ def _wait_for_count(qdb: QuestDBProcess, table: str, count: int, timeout: float)
     while (seen := _count(qdb, table)) < count and time.monotonic() < deadline:
         time.sleep(POLL_INTERVAL)
     return seen
+
+
+def _floor(rows: int) -> dict:
+    print("floor ...", flush=True)
+    figures = floor.measure(rows)
+    print(f"floor: in-process, the stub's row pipeline {figures['pipeline_rows_per_second']:,} rows/s; building and "
+          f"encoding the row event alone {figures['build_encode_rows_per_second']:,} rows/s", flush=True)
+    return figures
 
 
 # --- QuestDB --------------------------------------------------------------------------------------

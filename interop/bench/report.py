@@ -20,6 +20,8 @@ def ratios(result: dict, targets: dict) -> list[dict]:
         ("QuestDB handshakes per server core-second / OpenSSL verify/s", _per_core(hs.get("questdb")), verify, None),
         ("stub / QuestDB ILP rows/s", stub_rows, qdb_rows, targets["rows"]["vs_questdb"]),
         (f"stub ILP rows/s / {per_second:,} rows/s", stub_rows, per_second, 1.0),
+        (f"pure-Python floor rows/s / {per_second:,} rows/s", (result.get("floor") or {}).get(
+            "build_encode_rows_per_second"), per_second, None),
     ]
     out = []
     for name, top, bottom, target in table:
@@ -82,6 +84,12 @@ def render(result: dict) -> str:
     row("  server CPU (cores)", lambda p: _num(p["server_cpu_cores"]))
     row("  whole machine busy (cores of 2)", _busy)
     lines += _columns(grid)
+    fl = result.get("floor")
+    if fl:
+        lines.append(f"ILP rows in-process, no network, 1 core: the stub's pipeline (split, parse, name rules, encode) "
+                     f"{fl['pipeline_rows_per_second']:,} rows/s ({fl['pipeline_us_per_row']} us/row); building and "
+                     f"encoding the row event alone, no parsing (the floor of any pure-Python stub) "
+                     f"{fl['build_encode_rows_per_second']:,} rows/s ({fl['build_encode_us_per_row']} us/row)")
     lines.append("(whole machine: every process and the kernel's loopback TCP work; \"other\" is what neither the "
                  "load generator nor the server used)")
     interop = result.get("interop")

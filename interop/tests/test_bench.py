@@ -71,4 +71,5 @@ def test_short_run_against_the_stub_writes_the_table_and_json(tmp_path: Path, ca
     assert code == 0, out
     assert result["handshakes"]["stub"]["handshakes"] > 0 and not result["handshakes"]["stub"]["problems"]
     assert result["rows"]["stub"]["rows_done"] == 3000 and not result["rows"]["stub"]["problems"]
+    assert result["floor"]["rows"] == 3000 and result["floor"]["pipeline_us_per_row"] > 0
     assert "stub / QuestDB handshakes/s" in out and result["table"] in out
