@@ -185,7 +185,8 @@ def parse_line(line: bytes) -> dict:
 # The fast path's grammar as regular expressions (see the module docstring), written as "unrolled
 # loops" (a run of plain characters, then any number of escape + run) so that the regex engine
 # does not backtrack per character.  DOTALL: inside a string, backslash + any character takes an
-# escaped line end too.  The line's pattern has no groups of its own but the sections.
+# escaped line end too.  _LINE_RE's groups are the line's sections only: table, tags, fields,
+# designated timestamp digits and unit.
 _NAME = r"(?=[^ ,=\n\r])[^ ,=\\\n\r]*(?:\\[^\n\r][^ ,=\\\n\r]*)*"
 _TAG_VALUE = r"[^ ,=\\\n\r]*(?:\\[^\n\r][^ ,=\\\n\r]*)*"
 _STRING_BODY = r'[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*'
@@ -205,8 +206,6 @@ _FIELD_RE = re.compile(
     re.DOTALL,
 )
 _ESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
-
-
 _ESCAPED_CHAR = operator.itemgetter(1)  # the character after the backslash; in C, unlike a template
 
 

@@ -332,9 +332,9 @@ class StubServer:
     def stop_reading(self):
         """Read nothing more from any connection (what was read is still parsed and recorded).
 
-        The first step of a stop: under uvloop each turn of the loop reads up to 2 MB from a busy
-        stream and parses it (about half a second), so without this every step of the stop would
-        wait that long (measured: 4.5 s from SIGTERM to exit instead of 0.1 s).
+        The first step of a stop (the signal handler takes it at once): from then on no turn of the
+        loop is spent parsing, so the later steps of the stop do not wait behind a busy stream. With
+        uvloop, before this and Connection.yield_to_others, SIGTERM to exit took 4.5 s; now 0.1 s.
         """
         self.reading_stopped = True
         for connection in self.connections:
