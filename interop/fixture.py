@@ -35,6 +35,11 @@ def expected_rows(rows: list[dict], omit_rows=(), omit_columns=()) -> list[dict]
     return expected
 
 
+def expected_for(client) -> list[dict]:
+    """The rows a registry client must deliver: its own fixture (`rows_file`), less its omissions."""
+    return expected_rows(load_rows(client.rows_path), client.omit_rows, client.omit_columns)
+
+
 def _instant(value: int, unit: str) -> int:
     return value * _NS_PER[unit]
 

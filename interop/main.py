@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import report
 from .build import REPO, build_environment
-from .fixture import ROWS, expected_rows, load_rows
+from .fixture import expected_for, load_rows
 from .judge import CaseResult, ClientResult, judge_case, judge_client
 from .refsigner import run_case
 from .registry import RegistryError, load_registry, select_run
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         connections = args.raw_connections if client.sends_raw_signature else args.library_connections
         print(f"run {client.id}: {connections} connections ...", flush=True)
         try:
-            client_results.append(_run_client(client, connections, keys, fixture, out, args.build_dir.resolve()))
+            client_results.append(_run_client(client, connections, keys, out, args.build_dir.resolve()))
         except StubError as error:
             setup_failures.append(f"{client.id}: {error}")
 
@@ -108,13 +108,12 @@ def _private_copies(folder: Path) -> dict[str, Path]:
     return copies
 
 
-def _run_client(client, connections, keys, fixture, out: Path, build_dir: Path) -> ClientResult:
+def _run_client(client, connections, keys, out: Path, build_dir: Path) -> ClientResult:
     events_path = out / "events" / f"{client.id}.jsonl"
     with StubProcess(AUTH_DB, events_path) as stub:
-        run = run_example(client.run, build_dir, stub.host, stub.port, keys[client.key], ROWS,
-                          connections, timeout=60 + 0.1 * connections)
-    expected = expected_rows(fixture, client.omit_rows, client.omit_columns)
-    return judge_client(client, connections, run, stub.events(), expected)
+        run = run_example(client, build_dir, stub.host, stub.port, keys[client.key], connections,
+                          timeout=60 + 0.1 * connections)
+    return judge_client(client, connections, run, stub.events(), expected_for(client))
 
 
 def _run_negative(keys, fixture, out: Path) -> list[CaseResult]:

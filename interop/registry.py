@@ -13,6 +13,7 @@ ENCODINGS = {"p1363", "der"}
 SIGNS = {"raw", "library"}
 ROWS = {"ilp", "api"}
 EXPECT = {"accepted", "defective"}
+PROTOCOL_VERSIONS = {1, 2, 3}
 
 
 class RegistryError(ValueError):
@@ -43,6 +44,14 @@ class Client:
     key: str = "testUser1"  # which key of interop/keys the example authenticates with
     known_faults: dict = field(default_factory=dict)  # fault name -> outcome of a third-party library, reported
     note: str = ""
+    # The variant's settings (CLIENTS.md, "Variants are registry data"):
+    protocol_version: int = 1  # passed as ILP_PROTOCOL_VERSION
+    rows_file: str = "rows.jsonl"  # a fixture in interop/: ILP_ROWS, and what the stub's rows are compared with
+    tls: bool = False  # ILP_TLS_CA names the stub's CA (refused until the stub speaks TLS)
+
+    @property
+    def rows_path(self) -> Path:
+        return HERE / self.rows_file
 
     @property
     def sends_raw_signature(self) -> bool:
@@ -112,6 +121,12 @@ def _check(client: Client, environments: dict, where: str) -> None:
                                  ("rows", client.rows, ROWS), ("expect", client.expect, EXPECT)):
         if value not in allowed:
             raise RegistryError(f"{where}: {name} = {value!r}; expected one of {sorted(allowed)}")
+    if client.protocol_version not in PROTOCOL_VERSIONS or isinstance(client.protocol_version, bool):
+        raise RegistryError(f"{where}: protocol_version = {client.protocol_version!r}; expected 1, 2 or 3")
+    if Path(client.rows_file).name != client.rows_file or not client.rows_path.is_file():
+        raise RegistryError(f"{where}: rows_file = {client.rows_file!r}; expected the name of a rows fixture in {HERE}")
+    if client.tls is not False:
+        raise RegistryError(f"{where}: tls = {client.tls!r}; the stub does not speak TLS yet, so no variant can use it")
     if client.environment not in environments:
         raise RegistryError(f"{where}: unknown environment {client.environment!r}")
     if (client.expect == "defective") != (client.defect is not None):

@@ -8,7 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .fixture import ROWS, diff_rows, expected_rows, load_rows
+from server_stub.server import FAULTS as STUB_FAULTS
+
+from .fixture import diff_rows, expected_for
 from .registry import Client
 from .run_example import RunResult, run_example
 from .stubproc import StubProcess, by_connection
@@ -42,8 +44,42 @@ class FaultResult:
         return SHORT[self.outcome] + ("*" if self.known and self.passed else "")
 
 
+CONTRACT_DEFAULT_TIMEOUT_S = 10.0  # ILP_TIMEOUT_S when unset (CLIENTS.md)
+_TOP_KEYS = {"example_timeout", "timeout", "snippet_timeout", "max_error_lines", "fault"}
+_FAULT_KEYS = {"name", "column", "auth_possible", "fault_delay", "fault_rows"}
+
+
+class FaultsError(ValueError):
+    """faults.toml breaks a rule; the message names the file, the entry and the key."""
+
+
 def load_faults(path: Path = FAULTS) -> dict:
-    return tomllib.loads(path.read_text("utf-8"))
+    """faults.toml, checked: known keys only, known fault names, and timeouts that cannot race (the
+    rules are written at the top of the file)."""
+    spec = tomllib.loads(path.read_text("utf-8"))
+    _known(spec, _TOP_KEYS, _TOP_KEYS, f"{path}")
+    example_timeout, timeout = spec["example_timeout"], spec["timeout"]
+    if not example_timeout + 3 <= timeout < CONTRACT_DEFAULT_TIMEOUT_S:
+        raise FaultsError(f"{path}: timeout = {timeout}: must be at least example_timeout + 3 "
+                          f"({example_timeout + 3:g}) and below the contract's default ILP_TIMEOUT_S "
+                          f"({CONTRACT_DEFAULT_TIMEOUT_S:g}), so that an example ignoring ILP_TIMEOUT_S hangs visibly")
+    for index, fault in enumerate(spec["fault"], 1):
+        where = f"{path}: fault {index} ({fault.get('name', '?')})"
+        _known(fault, _FAULT_KEYS, {"name", "column", "auth_possible"}, where)
+        if fault["name"] not in STUB_FAULTS:
+            raise FaultsError(f"{where}: name: not a fault of the stub; known: {', '.join(sorted(STUB_FAULTS))}")
+        if fault.get("fault_delay", 0) > example_timeout / 2:
+            raise FaultsError(f"{where}: fault_delay = {fault['fault_delay']}: more than half of example_timeout "
+                              f"({example_timeout:g}): the example's wait would race the delay")
+    return spec
+
+
+def _known(table: dict, allowed: set, required: set, where: str) -> None:
+    unknown, missing = sorted(set(table) - allowed), sorted(required - set(table))
+    if unknown or missing:
+        raise FaultsError(f"{where}: " + "; ".join(
+            ([f"unknown keys {unknown} (allowed: {sorted(allowed)})"] if unknown else [])
+            + ([f"missing keys {missing}"] if missing else [])))
 
 
 def run_faults(clients: list[Client], auth_db: Path, keys: dict, build_dir: Path, out: Path,
@@ -60,13 +96,13 @@ def _one(client: Client, fault: dict, spec: dict, auth_db: Path, keys: dict, bui
     events_path = out / "faults" / f"{client.id}--{fault['name']}.jsonl"
     try:
         with StubProcess(auth_db, events_path, *fault_arguments(fault)) as stub:
-            run = run_example(client.run, build_dir, stub.host, stub.port, keys[client.key], ROWS, 1,
-                              timeout=spec["timeout"])
+            run = run_example(client, build_dir, stub.host, stub.port, keys[client.key], 1,
+                              timeout=spec["timeout"], example_timeout=spec["example_timeout"])
     except Exception as error:  # noqa: BLE001 (reported as the outcome, with the reason)
         return FaultResult(client, fault, "stub failed", None, str(error))
     conns = by_connection(stub.events())
     outcome, evidence = classify(run.exit_code, run.stderr, run.describe(), conns, fault, spec["max_error_lines"],
-                                 expected_rows(load_rows(), client.omit_rows, client.omit_columns))
+                                 expected_for(client))
     return FaultResult(client, fault, outcome, run, evidence)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .build import REPO, fill
+from .registry import Client
 
 
 @dataclass
@@ -26,11 +27,18 @@ class RunResult:
                 f"stdout:\n{_tail(self.stdout)}\nstderr:\n{_tail(self.stderr)}")
 
 
-def run_example(run: list[str], build_dir: Path, host: str, port: int, key: Path, rows: Path,
-                connections: int, timeout: float) -> RunResult:
-    cmd = fill(run, build_dir)
-    env = dict(os.environ, ILP_HOST=host, ILP_PORT=str(port), ILP_KEY=str(key), ILP_ROWS=str(rows),
-               ILP_CONNECTIONS=str(connections))
+EXAMPLE_TIMEOUT_S = 10.0  # ILP_TIMEOUT_S of the matrix runs: the contract's default
+
+
+def run_example(client: Client, build_dir: Path, host: str, port: int, key: Path, connections: int,
+                timeout: float, example_timeout: float = EXAMPLE_TIMEOUT_S) -> RunResult:
+    """Run `client` once, as CLIENTS.md says; `timeout` bounds the whole process, `example_timeout`
+    (ILP_TIMEOUT_S) each of its waits."""
+    cmd = fill(client.run, build_dir)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ILP_")}
+    env.update(ILP_HOST=host, ILP_PORT=str(port), ILP_KEY=str(key), ILP_ROWS=str(client.rows_path),
+               ILP_CONNECTIONS=str(connections), ILP_TIMEOUT_S=f"{example_timeout:g}",
+               ILP_PROTOCOL_VERSION=str(client.protocol_version))
     started = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)

@@ -40,7 +40,7 @@ def run_snippet_faults(results: list[PageResult], auth_db: Path, port_config: di
 def _one(prepared, fault: dict, spec: dict, auth_db: Path, port_config: dict) -> tuple[str, str]:
     with run_stub(auth_db, **port_config, **fault_config(fault)) as stub:
         print(f"docs: under fault {fault['name']}: {' '.join(prepared.command)} ...", flush=True)
-        finished = run(prepared.command, prepared.cwd, spec["timeout"], prepared.env)
+        finished = run(prepared.command, prepared.cwd, spec["snippet_timeout"], prepared.env)
         stub.wait_for(lambda events: True, timeout=1)
     conns = by_connection(stub.events())
     return classify(finished.code, finished.err, finished.evidence(), conns, fault, spec["max_error_lines"], None)

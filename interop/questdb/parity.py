@@ -17,7 +17,7 @@ from pathlib import Path
 
 from server_stub.keys import load_jwk
 
-from ..fixture import ROWS, expected_rows, load_rows
+from ..fixture import expected_for
 from ..judge import judge_client
 from ..refsigner import run_case
 from ..run_example import run_example
@@ -121,11 +121,10 @@ def _counts_by_case(questdb: QuestDBProcess, table: str, cases: list[dict]) -> d
 
 def example_parity(client, connections: int, keys: dict, auth: Path, build_dir: Path, out: Path,
                    questdb: QuestDBProcess) -> Parity:
-    fixture = load_rows()
-    expected = expected_rows(fixture, client.omit_rows, client.omit_columns)
+    expected = expected_for(client)
     with StubProcess(auth, out / "events" / f"parity-{client.id}.jsonl") as stub:
-        stub_run = run_example(client.run, build_dir, stub.host, stub.port, keys[client.key], ROWS,
-                               connections, timeout=60 + 0.1 * connections)
+        stub_run = run_example(client, build_dir, stub.host, stub.port, keys[client.key], connections,
+                               timeout=60 + 0.1 * connections)
     judged = judge_client(client, connections, stub_run, stub.events(), expected)
     stub_side = Side(judged.accepted, rows=judged.accepted * len(expected),
                      detail=f"{judged.accepted}/{judged.handshakes} accepted")
@@ -133,8 +132,8 @@ def example_parity(client, connections: int, keys: dict, auth: Path, build_dir: 
     tables = sorted({row["table"] for row in expected})
     for table in tables:
         questdb.query("drop table if exists '{}'".format(table.replace("'", "''")))
-    q_run = run_example(client.run, build_dir, questdb.host, questdb.ilp_port, keys[client.key], ROWS,
-                        connections, timeout=60 + 0.1 * connections)
+    q_run = run_example(client, build_dir, questdb.host, questdb.ilp_port, keys[client.key], connections,
+                        timeout=60 + 0.1 * connections)
     counts = _settled_counts(questdb, tables)
     per_connection = {t: sum(r["table"] == t for r in expected) for t in tables}
     accepted = min(counts[t] // per_connection[t] for t in tables)

@@ -11,7 +11,7 @@ from interop.build import REPO
 from interop.fixture import expected_rows, load_rows
 from interop.judge import judge_client, p_missed
 from interop.registry import Client
-from interop.run_example import RunResult
+from interop.run_example import RunResult, run_example
 
 
 def test_p_missed_matches_the_issue_threshold():
@@ -74,3 +74,18 @@ def test_judge_anti_example_needs_its_defect():
     result = judge_client(anti, 3, RUN_OK, events, ROWS)
     assert result.passed and result.reasons["short_raw_signature"] == 1
     assert not judge_client(anti, 2, RUN_OK, _events(2, ROWS), ROWS).passed  # defect not seen
+
+
+def test_run_example_gives_the_contract_variables_and_no_stray_ones(tmp_path, monkeypatch):
+    """ILP_TIMEOUT_S and ILP_PROTOCOL_VERSION come from the harness and the registry entry; an ILP_*
+    variable of the caller's shell (a TLS CA, say) never leaks into an example."""
+    monkeypatch.setenv("ILP_TLS_CA", "/somewhere/ca.pem")
+    show = "import json, os; print(json.dumps({k: v for k, v in os.environ.items() if k.startswith('ILP_')}))"
+    client = _client(run=["{python}", "-c", show], protocol_version=1)
+    run = run_example(client, tmp_path, "127.0.0.1", 9, tmp_path / "k.json", 3, timeout=30, example_timeout=4.0)
+    assert run.exit_code == 0, run.describe()
+    assert json.loads(run.stdout) == {
+        "ILP_HOST": "127.0.0.1", "ILP_PORT": "9", "ILP_KEY": str(tmp_path / "k.json"), "ILP_ROWS": str(client.rows_path),
+        "ILP_CONNECTIONS": "3", "ILP_TIMEOUT_S": "4", "ILP_PROTOCOL_VERSION": "1"}
+    default = run_example(client, tmp_path, "127.0.0.1", 9, tmp_path / "k.json", 1, timeout=30)
+    assert json.loads(default.stdout)["ILP_TIMEOUT_S"] == "10"

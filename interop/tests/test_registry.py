@@ -28,7 +28,11 @@ def test_registry_anti_examples_name_their_defect():
 
 @pytest.mark.parametrize(
     "extra, message",
-    [('encoding = "raw"', "encoding"), ('colour = "red"', "unknown keys"), ('expect = "defective"', "defect")],
+    [('encoding = "raw"', "encoding"), ('colour = "red"', "unknown keys"), ('expect = "defective"', "defect"),
+     ("protocol_version = 4", "protocol_version = 4; expected 1, 2 or 3"),
+     ("protocol_version = true", "protocol_version"),
+     ('rows_file = "../README.md"', "rows_file = '../README.md'"), ('rows_file = "absent.jsonl"', "rows_file"),
+     ("tls = true", "does not speak TLS yet")],
 )
 def test_registry_errors_are_clear(tmp_path, extra, message):
     base = {"id": '"x"', "language": '"py"', "environment": '"e"', "run": '["true"]', "encoding": '"der"',
@@ -102,3 +106,9 @@ def test_omissions_remove_rows_and_columns():
     kept = expected_rows(rows, omit_rows=["utf8"], omit_columns=["i64_max"])
     assert len(kept) == len(rows) - 1
     assert all("i64_max" not in r["columns"] for r in kept)
+
+
+def test_a_variant_is_registry_data_with_the_contract_defaults():
+    for client in load_registry().clients:
+        assert (client.protocol_version, client.rows_file, client.tls) == (1, "rows.jsonl", False), client.id
+        assert client.rows_path == ROWS

@@ -1,0 +1,38 @@
+"""faults.toml is data with rules (written at its top): the loader holds every rule, so that no
+robustness column can turn into a race between a fault's delay and the example's ILP_TIMEOUT_S."""
+
+from __future__ import annotations
+
+import pytest
+
+from interop.robustness import CONTRACT_DEFAULT_TIMEOUT_S, FAULTS, FaultsError, load_faults
+
+
+def test_the_file_keeps_its_rules():
+    spec = load_faults()
+    assert spec["example_timeout"] + 3 <= spec["timeout"] < CONTRACT_DEFAULT_TIMEOUT_S
+    assert all(f.get("fault_delay", 0) <= spec["example_timeout"] / 2 for f in spec["fault"])
+    assert {f["column"] for f in spec["fault"]} >= {"pieces", "delayed", "no chal."}
+
+
+def _edited(tmp_path, old: str, new: str):
+    text = FAULTS.read_text("utf-8")
+    assert old in text, old
+    path = tmp_path / "faults.toml"
+    path.write_text(text.replace(old, new, 1), "utf-8")
+    return path
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("fault_delay = 2.0", "fault_delay = 2.5", r"fault 2 \(challenge-delayed\): fault_delay = 2.5: more than half"),
+    ("timeout = 9.0 ", "timeout = 10.0 ", "below the contract's default"),
+    ("timeout = 9.0 ", "timeout = 6.0 ", r"at least example_timeout \+ 3"),
+    ('name = "no-challenge"', 'name = "no-chalenge"', r"fault 3 \(no-chalenge\): name: not a fault of the stub"),
+    ('column = "pieces"', 'colum = "pieces"', r"unknown keys \['colum'\].*missing keys \['column'\]"),
+    ("max_error_lines = 2", "max_error_line = 2", "unknown keys"),
+])
+def test_a_broken_rule_names_the_file_the_entry_and_the_key(tmp_path, old, new, message):
+    path = _edited(tmp_path, old, new)
+    with pytest.raises(FaultsError, match=message) as raised:
+        load_faults(path)
+    assert str(path) in str(raised.value)
