@@ -1,5 +1,7 @@
 """The gallery's one entry point. `nox -l` lists the sessions.
 
+    nox -s tests interop docs lint    the test command (README.md; what .ci/run runs)
+
     nox -s tests                 the stub's test suite and the harness's own tests
     nox -s interop [-- FILTER]   every example against the stub, plus the negative matrix
     nox -s docs [-- PAGE...]     run the snippets of documentation pages against the stub
@@ -53,8 +55,8 @@ def interop(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Run every snippet of documentation pages against the stub, verdict per snippet.
 
-    `nox -s docs -- page.mdx --budget 30`; without pages: ../shared/docs-pages with the
-    expectations of interop/docs_expectations.toml.
+    `nox -s docs -- page.mdx --budget 30`; without pages: the sample pages beside the repository,
+    with the expectations of interop/docs_expectations.toml (interop/README.md).
     """
     install_stub(session)
     session.run("python", "-m", "interop.docs", *session.posargs)

@@ -69,6 +69,10 @@ def signature_line(jwk: dict, challenge: bytes, case: dict) -> bytes:
             if max(r, s) < 1 << 248 or min(r, s) >= 1 << 248:
                 continue  # want exactly one short scalar: a 63-byte signature
             sig = _minimal(r) + _minimal(s)
+        elif kind == "der-unsigned":
+            if max(r, s) < 1 << 255:
+                continue  # want a scalar with its top bit set: strict DER gives it a 0x00 sign byte
+            sig = _der_sequence(_der_integer_unsigned(r) + _der_integer_unsigned(s))
         elif kind == "zeros":
             sig = bytes(64)
         else:
@@ -89,6 +93,17 @@ def signature_line(jwk: dict, challenge: bytes, case: dict) -> bytes:
 def _minimal(n: int) -> bytes:
     """What Go's big.Int.Bytes() gives: no leading zero bytes."""
     return n.to_bytes((n.bit_length() + 7) // 8, "big")
+
+
+def _der_integer_unsigned(n: int) -> bytes:
+    """A DER INTEGER holding n's minimal unsigned bytes, WITHOUT the 0x00 that strict DER puts before
+    a top bit that is set (what a hand-written raw-to-DER converter that forgets it sends)."""
+    body = _minimal(n)
+    return bytes([0x02, len(body)]) + body
+
+
+def _der_sequence(body: bytes) -> bytes:
+    return bytes([0x30, len(body)]) + body
 
 
 def _read_line(sock: socket.socket) -> bytes | None:

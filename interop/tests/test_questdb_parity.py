@@ -29,7 +29,7 @@ def questdb(tmp_path_factory):
 @NEEDS_QUESTDB
 @pytest.mark.parametrize("case", ["url-safe-base64", "crlf-signature"])
 def test_questdb_leaves_a_known_key_with_bad_base64_open(questdb, case):
-    """PROTOCOL.md section 1 item 9, settled: the decode error escapes the handler, no close."""
+    """server_stub/PROTOCOL.md section 4: the decode error escapes the handler, no close."""
     wire = run_case(questdb.host, questdb.ilp_port, KEYS, CASES[case], ["pinned x=1i"])
     assert wire.challenge_received and not wire.closed_by_server
     assert "invalid base64" in questdb.log_text()
@@ -39,6 +39,17 @@ def test_questdb_leaves_a_known_key_with_bad_base64_open(questdb, case):
 def test_questdb_closes_an_unknown_key_id_with_bad_base64(questdb):
     unknown = dict(CASES["url-safe-base64"], kid="nobody", key="testUser1")
     assert run_case(questdb.host, questdb.ilp_port, KEYS, unknown, ["pinned x=1i"]).closed_by_server
+
+
+@NEEDS_QUESTDB
+def test_questdb_accepts_der_integers_without_their_sign_byte(questdb):
+    """Java reads a DER INTEGER as an unsigned magnitude: r or s with its top bit set and no 0x00 sign
+    byte verifies, and the rows are stored (the stub rejects it today: server_stub/PROTOCOL.md section 8)."""
+    case = {"id": "der-unsigned", "signature": "der-unsigned"}
+    for attempt in range(3):  # three fresh challenges, three signatures with a missing sign byte
+        wire = run_case(questdb.host, questdb.ilp_port, KEYS, case, [f"der_unsigned attempt={attempt}i"])
+        assert wire.challenge_received and not wire.closed_by_server
+    assert questdb.wait_for_rows("der_unsigned", 3)["count"] == 3
 
 
 @NEEDS_QUESTDB

@@ -1,4 +1,4 @@
-"""The handshake on a real socket: each rule of PROTOCOL.md section 1, each rejection reason.
+"""The handshake on a real socket: each rule of server_stub/PROTOCOL.md section 1, each rejection reason.
 
 Every test checks both sides: what the client sees on the wire (a challenge, then silence or a
 silent close) and the stub's `auth` event (accepted, encoding, reason_code, hint).

@@ -1,6 +1,6 @@
 """The ILP/TCP server: one asyncio protocol object per connection, driven by received bytes.
 
-A connection goes through three states, as on the real server (PROTOCOL.md section 1):
+A connection goes through three states, as on the real server (server_stub/PROTOCOL.md section 1):
 
     KEY_ID     read up to the first \\n; that line is the key id (a \\r stays part of it) and every
                byte after it in the same read is DISCARDED; then send 512 printable random bytes + \\n

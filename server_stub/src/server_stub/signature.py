@@ -1,6 +1,6 @@
 """The signature half of the handshake: the real server's verdict, then an explanation.
 
-The real QuestDB server (PROTOCOL.md section 1, items 5-9) takes the signature line and:
+The real QuestDB server (server_stub/PROTOCOL.md section 1.3) takes the signature line and:
 
 1. rejects a line longer than 96 characters (72 bytes of DER, base64-encoded);
 2. rejects an unknown key id (it sent a challenge anyway);
