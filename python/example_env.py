@@ -1,25 +1,24 @@
-"""The boring part shared by the four Python examples (contract: interop/CLIENTS.md).
+"""The harness plumbing shared by the four Python examples (contract: interop/CLIENTS.md).
 
-Reading and checking ILP_HOST, ILP_PORT, ILP_KEY, ILP_ROWS and ILP_CONNECTIONS, loading the JWK and
-the rows fixture, the one-line error and exit, and the connection loop; for the two raw examples,
-decoding the JWK's d and the loop that reads the challenge up to its newline (as go/internal/example
-and node/example_env.mjs do). The handshake's steps themselves stay in each example.
+Reading and checking the ILP_* variables, loading the JWK file and the rows fixture, the connection
+loop, the one-line error and exit, and the watchdog that the official-client examples put around the
+calls their library does not bound. Nothing of the handshake lives here: each example does its own.
 """
 
-import base64
 import json
 import os
+import re
 import signal
 import sys
 import threading
-import time
+import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-TIMEOUT_S = 10  # every wait (connect, the challenge, sending) is bounded by this many seconds
+DEFAULT_TIMEOUT_S = 10.0  # ILP_TIMEOUT_S when unset or empty
 
 _example_id = "?"
-_connection = 0  # the connection being made, for error messages
+_connection = 0  # the connection being made, for the watchdog's message
 _reporting = threading.Lock()  # taken by the one caller of fail() that prints and exits
 
 
@@ -27,16 +26,15 @@ _reporting = threading.Lock()  # taken by the one caller of fail() that prints a
 class Settings:
     host: str
     port: int
-    kid: str  # the key id, sent first
-    d: str  # the private scalar, unpadded base64url (JWK)
-    x: str  # the public point, unpadded base64url (JWK)
+    kid: str  # the JWK's key id, sent first
+    d: str  # the JWK's private scalar, unpadded base64url, as in the file
+    x: str  # the JWK's public point, unpadded base64url, as in the file
     y: str
     rows: list  # the fixture's rows (dicts), in file order
     connections: int
-
-
-class StepFailed(Exception):
-    """'<step>: <what went wrong>', raised by step()."""
+    timeout_s: float  # the bound of every wait: connect, the challenge, each write or flush, closing
+    protocol_version: int
+    tls_ca: str | None  # path of a PEM file of CA certificates, or None: plain TCP
 
 
 class BadSettings(Exception):
@@ -51,73 +49,103 @@ def fail(message):
     os._exit(1)  # also from the watchdog's thread, and without waiting for a library's threads
 
 
-def run(example_id, send_once):
-    """Read the environment, then call send_once(settings) ILP_CONNECTIONS times, one after another.
+def run(example_id, send_once, *, protocol_versions, tls):
+    """Read and check the environment, refuse what the example cannot do (protocol_versions: the
+    ILP_PROTOCOL_VERSION values it can send; tls: whether it can use ILP_TLS_CA), then call
+    send_once(settings) ILP_CONNECTIONS times, one after another.
 
-    The first failure ends the process with '<example id>: connection N: <step>: <what went wrong>'.
+    The first exception ends the process with ONE line: '<id>: connection N: <what failed>'.
     """
     global _example_id, _connection
     _example_id = example_id
-    settings = _read_settings()
+    try:
+        settings = _read_settings()
+    except BadSettings as exc:
+        fail(exc)
+    if settings.protocol_version not in protocol_versions:
+        versions = " or ".join(str(v) for v in protocol_versions)
+        fail(f"ILP_PROTOCOL_VERSION={settings.protocol_version}: this example sends protocol version {versions} only")
+    if settings.tls_ca is not None and not tls:
+        fail("ILP_TLS_CA is set, but this example speaks plain TCP only")
     for number in range(1, settings.connections + 1):
         _connection = number
         try:
             send_once(settings)
-        except Exception as exc:  # noqa: BLE001 (StepFailed, or a bug: either way ONE line, says CLIENTS.md)
-            fail(f"connection {number}: {exc if isinstance(exc, StepFailed) else describe(exc)}")
+        except Exception as exc:  # noqa: BLE001 (whatever it is: ONE line, says CLIENTS.md)
+            fail(f"connection {number}: {_what_failed(exc, send_once.__code__.co_filename, settings.timeout_s)}")
 
 
-@contextmanager
-def step(what, watchdog_s=None):
-    """Name what the block does, so that a failure inside reads '<what>: <what went wrong>'.
-
-    watchdog_s is for the official clients, which do not bound every wait themselves (no connect
-    timeout, no write timeout, SO_LINGER on close): if the block is still running after that many
-    seconds, the process ends with '<what>: timed out after N s'. A timer thread covers the calls that
-    release the GIL while they wait; SIGALRM covers the others (questdb 1.x connects holding the GIL):
-    it interrupts the blocked system call, and the handler runs as soon as the call returns.
-    """
-    if watchdog_s:
-        timer = threading.Timer(watchdog_s, _expire, (what, watchdog_s))
-        timer.daemon = True
-        timer.start()
-        signal.signal(signal.SIGALRM, lambda _signum, _frame: _expire(what, watchdog_s))
-        signal.setitimer(signal.ITIMER_REAL, watchdog_s)
-    try:
-        yield
-    except Exception as exc:
-        raise StepFailed(f"{what}: {describe(exc)}") from exc
-    finally:
-        if watchdog_s:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            timer.cancel()
+def _what_failed(exc, example_file, timeout_s):
+    """The example's own message when its own `raise` made the exception ("reading the challenge: timed
+    out after 4 s"); otherwise the example's statement that failed, from the traceback, and the error."""
+    statements = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == example_file]
+    if not statements:
+        return describe(exc, timeout_s)
+    statement = statements[-1]
+    if statement.line.startswith("raise "):
+        return str(exc)
+    text = statement.line + (" ..." if statement.end_lineno != statement.lineno else "")  # its first line only
+    return f"{os.path.basename(example_file)} line {statement.lineno}, {text}: {describe(exc, timeout_s)}"
 
 
-def _expire(what, seconds):
-    fail(f"connection {_connection}: {what}: timed out after {seconds} s")
-
-
-def describe(exc):
+def describe(exc, timeout_s):
     """An exception as a short phrase: 'timed out after 10 s', 'Connection refused', the library's text."""
     if isinstance(exc, TimeoutError):
-        return f"timed out after {TIMEOUT_S} s"
+        return f"timed out after {timeout_s:g} s"
+    return _reason(exc)
+
+
+def _reason(exc):
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) or type(exc).__name__
 
 
-def _read_settings():
+@contextmanager
+def watchdog(what, seconds):
+    """End the process with '<id>: connection N: <what>: timed out after N s' if the block runs longer
+    than `seconds`. For the official clients, which do not bound every wait themselves (no connect
+    timeout, no write timeout, SO_LINGER on close). A timer thread covers the calls that release the
+    GIL while they wait; SIGALRM covers the others (questdb 1.x connects holding the GIL): it
+    interrupts the blocked system call, and the handler runs as soon as the call returns.
+    """
+
+    def expire(*_ignored):
+        fail(f"connection {_connection}: {what}: timed out after {seconds:g} s")
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        host = _required("ILP_HOST")
-        port = _positive_integer("ILP_PORT", _required("ILP_PORT"))
-        if port > 65535:
-            raise BadSettings(f"ILP_PORT must be at most 65535, got {port}")
-        jwk = _load_jwk(_required("ILP_KEY"))
-        rows = _load_rows(_required("ILP_ROWS"))
-        connections = _positive_integer("ILP_CONNECTIONS", os.environ.get("ILP_CONNECTIONS", "1"))
-    except BadSettings as exc:
-        fail(exc)
-    return Settings(host, port, jwk["kid"], jwk["d"], jwk["x"], jwk["y"], rows, connections)
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        timer.cancel()
+
+
+def _read_settings():
+    host = _required("ILP_HOST")
+    port = _positive_integer("ILP_PORT", _required("ILP_PORT"))
+    if port > 65535:
+        raise BadSettings(f"ILP_PORT must be at most 65535, got {port}")
+    jwk = _load_jwk(_required("ILP_KEY"))
+    rows = _load_rows(_required("ILP_ROWS"))
+    connections = _positive_integer("ILP_CONNECTIONS", _optional("ILP_CONNECTIONS", "1"))
+    timeout_s = _positive_number("ILP_TIMEOUT_S", _optional("ILP_TIMEOUT_S", f"{DEFAULT_TIMEOUT_S:g}"))
+    protocol_version = _optional("ILP_PROTOCOL_VERSION", "1")
+    if protocol_version not in ("1", "2", "3"):
+        raise BadSettings(f'ILP_PROTOCOL_VERSION must be 1, 2 or 3, got "{protocol_version}"')
+    tls_ca = _optional("ILP_TLS_CA", None)
+    if tls_ca is not None:
+        try:
+            with open(tls_ca, "rb") as file:
+                file.read()
+        except OSError as exc:
+            raise BadSettings(f"ILP_TLS_CA {tls_ca}: {_reason(exc)}") from exc
+    return Settings(host, port, jwk["kid"], jwk["d"], jwk["x"], jwk["y"], rows, connections, timeout_s,
+                    int(protocol_version), tls_ca)
 
 
 def _required(name):
@@ -127,10 +155,21 @@ def _required(name):
     return value
 
 
+def _optional(name, default):
+    """An optional variable: unset or empty means the default."""
+    return os.environ.get(name) or default
+
+
 def _positive_integer(name, text):
-    if not text.isascii() or not text.isdigit() or int(text) < 1:
+    if not re.fullmatch(r"[0-9]+", text) or int(text) < 1:
         raise BadSettings(f'{name} must be a positive integer, got "{text}"')
     return int(text)
+
+
+def _positive_number(name, text):
+    if not re.fullmatch(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", text) or float(text) <= 0:
+        raise BadSettings(f'{name} must be a positive number of seconds, got "{text}"')
+    return float(text)
 
 
 def _load_jwk(path):
@@ -139,7 +178,7 @@ def _load_jwk(path):
         with open(path, encoding="utf-8") as file:
             jwk = json.load(file)
     except (OSError, ValueError) as exc:
-        raise BadSettings(f"ILP_KEY {path}: {describe(exc)}") from exc
+        raise BadSettings(f"ILP_KEY {path}: {_reason(exc)}") from exc
     if not isinstance(jwk, dict) or jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
         raise BadSettings(f'ILP_KEY {path}: not a P-256 key (kty must be "EC", crv "P-256")')
     for member in ("kid", "d", "x", "y"):
@@ -154,7 +193,7 @@ def _load_rows(path):
         with open(path, encoding="utf-8") as file:
             lines = file.read().split("\n")
     except (OSError, ValueError) as exc:
-        raise BadSettings(f"ILP_ROWS {path}: {describe(exc)}") from exc
+        raise BadSettings(f"ILP_ROWS {path}: {_reason(exc)}") from exc
     rows = []
     for number, line in enumerate(lines, start=1):
         if line.strip() == "":
@@ -172,29 +211,3 @@ def _load_rows(path):
             raise BadSettings(f'{where}: "timestamp" is malformed')
         rows.append(row)
     return rows
-
-
-# --- shared by the two raw-handshake examples --------------------------------------------------------
-
-
-def private_key(settings):
-    """The signing key from the JWK's d (base64url WITHOUT padding: put the padding back first)."""
-    from cryptography.hazmat.primitives.asymmetric import ec  # only the raw examples' venv has it
-
-    d = base64.urlsafe_b64decode(settings.d + "=" * (-len(settings.d) % 4))
-    return ec.derive_private_key(int.from_bytes(d, "big"), ec.SECP256R1())
-
-
-def read_challenge(sock):
-    """The challenge, without its "\\n". It may arrive in several pieces: read until the "\\n",
-    within TIMEOUT_S in all; bytes after it (if any) are not part of the challenge."""
-    deadline = time.monotonic() + TIMEOUT_S
-    received = b""
-    while b"\n" not in received:
-        sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        piece = sock.recv(4096)
-        if not piece:
-            raise ConnectionError(f"the server closed the connection after {len(received)} bytes of challenge")
-        received += piece
-    challenge, _, _ = received.partition(b"\n")
-    return challenge

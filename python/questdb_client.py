@@ -8,19 +8,22 @@ library checks that x and y belong to d.
 
 Rows are built through the API from the fixture's structured fields (not its "ilp" text).
 
-Environment (interop/CLIENTS.md): ILP_HOST, ILP_PORT, ILP_KEY, ILP_ROWS, ILP_CONNECTIONS.
+Environment (interop/CLIENTS.md): ILP_HOST, ILP_PORT, ILP_KEY, ILP_ROWS, ILP_CONNECTIONS, ILP_TIMEOUT_S.
+Lines only the harness needs are marked `# harness:`.
 """
 
+import math
+
 import questdb
-from example_env import TIMEOUT_S, run, step
+from example_env import run, watchdog
 
 # questdb 6 still serves `from questdb.ingress import Sender` (the 4.x and 5.x docs), but that module
 # is deprecated and warns; the same classes are imported from `questdb` itself.
 from questdb import Sender, ServerTimestamp, TimestampMicros, TimestampNanos
 
-# This example reconnects ILP_CONNECTIONS times on purpose (every connection is one more handshake
-# to check): keep the library from warning about "a burst of reconnections" on stderr.
-questdb.WARN_HIGH_RECONNECTS = False
+# The harness connects ILP_CONNECTIONS times in a row on purpose (each connection is one more handshake
+# to check); a program of yours would want the library's warning about "a burst of reconnections".
+questdb.WARN_HIGH_RECONNECTS = False  # harness: reconnecting is the point here, not a bug to warn about
 
 NANOS_PER_UNIT = {"ns": 1, "us": 1_000, "ms": 1_000_000}
 
@@ -40,8 +43,8 @@ def column_value(column):
         nanos = value * NANOS_PER_UNIT[column["unit"]]
         if column["unit"] == "ns":
             # Protocol version 1 carries timestamp columns in microseconds: the library would drop
-            # the last three digits of a TimestampNanos column. Refuse rather than send another instant.
-            if nanos % 1000:
+            # the last three digits of a TimestampNanos column.
+            if nanos % 1000:  # harness: the fixture is checked exactly: refuse rather than send another instant
                 raise ValueError(f"a nanosecond timestamp column ({value}) cannot be sent exactly")
             return TimestampNanos(nanos)
         return TimestampMicros(nanos // 1000)  # "us" (and "ms", scaled): suffix t
@@ -62,33 +65,28 @@ def send_once(settings):
         f"username={settings.kid.replace(';', ';;')};"
         f"token={settings.d};token_x={settings.x};token_y={settings.y};"
         # How long to wait for the challenge, in milliseconds (default 15000). Over TCP it is the
-        # library's only timeout: connect, writes and close are bounded by the watchdog in step().
-        f"auth_timeout={TIMEOUT_S * 1000};"
-        # The text protocol, version 1: already the default over TCP (which cannot negotiate), said
-        # explicitly because version 2 sends floats in binary, which the stub does not parse.
-        "protocol_version=1;"
+        # library's only timeout: it does not bound the connect, the writes or the close.
+        f"auth_timeout={math.ceil(settings.timeout_s * 1000)};"
+        # The protocol version (ILP_PROTOCOL_VERSION): 1, the text protocol, is already the default over
+        # TCP (which cannot negotiate); 2 would send floats in binary, which the stub does not parse yet,
+        # so run() below accepts only 1.
+        f"protocol_version={settings.protocol_version};"
         # Send when we call flush(), not on a byte threshold or a timer.
         "auto_flush=off;"
     )
-    with step("configuring the sender"):
-        sender = Sender.from_conf(conf)
+    sender = Sender.from_conf(conf)
     # Connect and authenticate: this returns once the signature is sent (the server says nothing).
-    # The watchdog bounds the connect, which the library does not, and the challenge: 10 s in all.
-    with step("connecting and authenticating", watchdog_s=TIMEOUT_S):
+    with watchdog("connecting and authenticating", settings.timeout_s):  # harness: the library has no connect timeout
         sender.establish()
     for row in settings.rows:
-        with step(f"building row {row['id']}"):
-            sender.row(
-                row["table"],
-                symbols=dict(row["symbols"]),
-                columns={name: column_value(column) for name, column in row["columns"].items()},
-                at=designated_timestamp(row),
-            )
-    with step("flushing the rows", watchdog_s=TIMEOUT_S):
+        columns = {name: column_value(column) for name, column in row["columns"].items()}
+        sender.row(row["table"], symbols=row["symbols"], columns=columns, at=designated_timestamp(row))
+    with watchdog("flushing the rows", settings.timeout_s):  # harness: the library has no write timeout
         sender.flush()
-    with step("closing", watchdog_s=TIMEOUT_S):
+    with watchdog("closing", settings.timeout_s):  # harness: SO_LINGER: close may wait for unsent data
         sender.close()
 
 
 if __name__ == "__main__":
-    run("python-questdb", send_once)
+    # tls=False: no TLS today (the stub speaks plain TCP); with it, tls_roots in the conf would trust ILP_TLS_CA.
+    run("python-questdb", send_once, protocol_versions=(1,), tls=False)

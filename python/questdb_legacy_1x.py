@@ -10,10 +10,13 @@ Current versions take a configuration string instead (questdb_client.py).
 
 Rows are built through the API from the fixture's structured fields (not its "ilp" text).
 
-Environment (interop/CLIENTS.md): ILP_HOST, ILP_PORT, ILP_KEY, ILP_ROWS, ILP_CONNECTIONS.
+Environment (interop/CLIENTS.md): ILP_HOST, ILP_PORT, ILP_KEY, ILP_ROWS, ILP_CONNECTIONS, ILP_TIMEOUT_S.
+Lines only the harness needs are marked `# harness:`.
 """
 
-from example_env import TIMEOUT_S, run, step
+import math
+
+from example_env import run, watchdog
 from questdb.ingress import Sender, TimestampMicros, TimestampNanos
 
 NANOS_PER_UNIT = {"ns": 1, "us": 1_000, "ms": 1_000_000}
@@ -32,9 +35,9 @@ def column_value(column):
         return bool(value)
     if kind == "timestamp":
         # 1.x takes timestamp columns only as TimestampMicros (or datetime): a TimestampNanos column
-        # is a TypeError. A nanosecond value that is not whole microseconds cannot be sent exactly.
+        # is a TypeError, so a nanosecond value loses its last three digits.
         nanos = value * NANOS_PER_UNIT[column["unit"]]
-        if nanos % 1000:
+        if nanos % 1000:  # harness: the fixture is checked exactly: refuse rather than send another instant
             raise ValueError(f"a nanosecond timestamp column ({value}) cannot be sent exactly")
         return TimestampMicros(nanos // 1000)  # suffix t
     raise ValueError(f"unknown column type {kind!r}")
@@ -47,33 +50,27 @@ def designated_timestamp(row):
 
 
 def send_once(settings):
-    with step("configuring the sender"):
-        sender = Sender(
-            settings.host,
-            settings.port,
-            auth=(settings.kid, settings.d, settings.x, settings.y),
-            # How long to wait for the challenge, in milliseconds (default 15000). It is the library's
-            # only timeout: connect, writes and close are bounded by the watchdog in step().
-            read_timeout=TIMEOUT_S * 1000,
-            auto_flush=False,  # send when we call flush(), not on a byte threshold
-        )
+    sender = Sender(
+        settings.host,
+        settings.port,
+        auth=(settings.kid, settings.d, settings.x, settings.y),
+        # How long to wait for the challenge, in milliseconds (default 15000). It is the library's
+        # only timeout: it does not bound the connect, the writes or the close.
+        read_timeout=math.ceil(settings.timeout_s * 1000),
+        auto_flush=False,  # send when we call flush(), not on a byte threshold
+    )
     # Connect and authenticate: this returns once the signature is sent (the server says nothing).
-    # The watchdog bounds the connect, which the library does not, and the challenge: 10 s in all.
-    with step("connecting and authenticating", watchdog_s=TIMEOUT_S):
+    with watchdog("connecting and authenticating", settings.timeout_s):  # harness: the library has no connect timeout
         sender.connect()
     for row in settings.rows:
-        with step(f"building row {row['id']}"):
-            sender.row(
-                row["table"],
-                symbols=dict(row["symbols"]),
-                columns={name: column_value(column) for name, column in row["columns"].items()},
-                at=designated_timestamp(row),
-            )
-    with step("flushing the rows", watchdog_s=TIMEOUT_S):
+        columns = {name: column_value(column) for name, column in row["columns"].items()}
+        sender.row(row["table"], symbols=row["symbols"], columns=columns, at=designated_timestamp(row))
+    with watchdog("flushing the rows", settings.timeout_s):  # harness: the library has no write timeout
         sender.flush()
-    with step("closing", watchdog_s=TIMEOUT_S):
+    with watchdog("closing", settings.timeout_s):  # harness: the library does not bound its close
         sender.close()
 
 
 if __name__ == "__main__":
-    run("python-questdb-legacy", send_once)
+    # 1.x sends protocol version 1 only (the text protocol); no TLS (the stub speaks plain TCP).
+    run("python-questdb-legacy", send_once, protocol_versions=(1,), tls=False)
