@@ -1,0 +1,58 @@
+"""An example runs by hand, without the harness: the ILP_* variables and its command are enough
+(interop/CLIENTS.md). Shown with python/raw_p1363.py, whose only dependency (`cryptography`) the
+test environment has; every example is run under ILP_TIMEOUT_S by the robustness columns of
+`nox -s interop`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from server_stub import run_stub
+
+from interop.build import REPO
+from interop.fixture import diff_rows, expected_rows, load_rows
+
+EXAMPLE = REPO / "python" / "raw_p1363.py"
+AUTH_DB = REPO / "interop" / "keys" / "auth.txt"
+
+
+def _by_hand(port: int, **variables: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ILP_")}
+    env.update(ILP_HOST="127.0.0.1", ILP_PORT=str(port), ILP_KEY=str(REPO / "interop/keys/testUser1.jwk.json"),
+               ILP_ROWS=str(REPO / "interop/rows.jsonl"), **variables)
+    return subprocess.run([sys.executable, str(EXAMPLE)], env=env, capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+def test_the_raw_example_authenticates_and_delivers_its_rows_by_hand():
+    with run_stub(AUTH_DB) as stub:
+        done = _by_hand(stub.port, ILP_CONNECTIONS="3")
+        assert done.returncode == 0, done.stderr
+        auths = stub.wait_for_auth(3)
+        assert [(a["accepted"], a["encoding"]) for a in auths] == [(True, "p1363")] * 3
+        rows = stub.wait_for_rows(3 * len(load_rows()))
+    for conn in (1, 2, 3):
+        got = [{k: r[k] for k in ("table", "symbols", "columns", "timestamp")} for r in rows if r["conn"] == conn]
+        assert diff_rows(expected_rows(load_rows()), got) == []
+
+
+def test_the_raw_example_bounds_its_wait_for_the_challenge_by_ilp_timeout_s():
+    with run_stub(AUTH_DB, fault="no-challenge") as stub:
+        done = _by_hand(stub.port, ILP_TIMEOUT_S="1.5")
+    assert done.returncode == 1
+    assert done.stderr == "python-raw-p1363: connection 1: reading the challenge: timed out after 1.5 s\n"
+
+
+@pytest.mark.parametrize("variables, line", [
+    ({"ILP_PROTOCOL_VERSION": "2"}, "ILP_PROTOCOL_VERSION=2: this example sends protocol version 1 only"),
+    ({"ILP_TLS_CA": str(AUTH_DB)}, "ILP_TLS_CA is set, but this example speaks plain TCP only"),
+    ({"ILP_TIMEOUT_S": "soon"}, 'ILP_TIMEOUT_S must be a positive number of seconds, got "soon"'),
+])
+def test_what_the_example_cannot_do_is_refused_before_connecting(variables, line):
+    with run_stub(AUTH_DB) as stub:
+        done = _by_hand(stub.port, **variables)
+        assert stub.events("connect") == []
+    assert (done.returncode, done.stderr) == (1, f"python-raw-p1363: {line}\n")
