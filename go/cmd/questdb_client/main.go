@@ -6,9 +6,10 @@
 // fields (not from its ilp text).
 //
 // Two things to know about this library over TCP:
-//   - Give every call a context with a deadline. The library dials and reads the challenge
-//     under the context's deadline; with context.Background() a silent server would block
-//     LineSenderFromConf forever.
+//   - Give every call a context with a deadline. The library dials, reads the challenge and
+//     flushes under the context's deadline; with context.Background() a silent server would
+//     block LineSenderFromConf forever. Those are all its waits over TCP (Close does not
+//     wait), so the deadline, ILP_TIMEOUT_S here, bounds them all: no watchdog is needed.
 //   - A rejected handshake is not reported: the server closes the connection without a
 //     word, LineSenderFromConf returns a working-looking sender, and Flush usually succeeds
 //     too (the rows only reach the local socket buffer); only a later write may fail with a
@@ -28,20 +29,27 @@ import (
 )
 
 func main() {
-	env := example.Load("go-questdb") // ILP_HOST, ILP_PORT, ILP_KEY, ILP_ROWS, ILP_CONNECTIONS
+	// The environment of interop/CLIENTS.md (ILP_HOST, ILP_PORT, ILP_KEY, ILP_ROWS,
+	// ILP_CONNECTIONS, ILP_TIMEOUT_S, ...), read and checked once.
+	env := example.Load("go-questdb", example.Supports{
+		ProtocolVersions: []int{1}, // harness: the library sends 1, 2 and 3, but the stub parses text rows (1) only
+		TLS:              false,    // harness: v4.1.0 speaks TLS (trusting SSL_CERT_FILE), but the stub does not
+	})
 	env.Run(func() error { return sendOnce(env) })
 }
 
 // sendOnce makes one connection: one sender, all the rows, flush, close.
 func sendOnce(env *example.Env) error {
-	// The config string. username is the key id, token is d; token_x and token_y (the public
-	// key) are accepted but ignored by the Go client. A ';' inside a value is written ';;'.
-	// protocol_version is left unset: over TCP that means protocol 1, all values as text.
-	conf := fmt.Sprintf("tcp::addr=%s;username=%s;token=%s;token_x=%s;token_y=%s;",
-		env.Addr, escape(env.Key.ID), escape(env.Key.D), escape(env.Key.X), escape(env.Key.Y))
+	// The config string. username is the key id, token is d (base64url, as in the JWK);
+	// token_x and token_y (the public key) are accepted but ignored by the Go client. A ';'
+	// inside a value is written ';;'. protocol_version 1 sends every value as text (over TCP,
+	// leaving it unset means 1 too).
+	conf := fmt.Sprintf("tcp::addr=%s;username=%s;token=%s;token_x=%s;token_y=%s;protocol_version=%d;",
+		env.Addr, escape(env.JWK.Kid), escape(env.JWK.D), escape(env.JWK.X), escape(env.JWK.Y),
+		env.ProtocolVersion)
 
 	// Connect and authenticate, bounded: the deadline covers the dial and the challenge.
-	ctx, cancel := context.WithTimeout(context.Background(), example.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), env.Timeout)
 	defer cancel()
 	sender, err := qdb.LineSenderFromConf(ctx, conf)
 	if err != nil {
@@ -49,7 +57,7 @@ func sendOnce(env *example.Env) error {
 	}
 
 	// The rows, then one Flush, under a fresh deadline.
-	ctx, cancel = context.WithTimeout(context.Background(), example.Timeout)
+	ctx, cancel = context.WithTimeout(context.Background(), env.Timeout)
 	defer cancel()
 	for _, row := range env.Rows {
 		if err := addRow(ctx, sender, row); err != nil {
