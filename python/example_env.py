@@ -71,7 +71,7 @@ def run(example_id, send_once, *, protocol_versions, tls):
         _connection = number
         try:
             send_once(settings)
-        except Exception as exc:  # noqa: BLE001 (whatever it is: ONE line, says CLIENTS.md)
+        except Exception as exc:  # noqa: BLE001 (whatever it is: ONE line, says interop/CLIENTS.md)
             fail(f"connection {number}: {_what_failed(exc, send_once.__code__.co_filename, settings.timeout_s)}")
 
 

@@ -128,4 +128,5 @@ def test_only_tests_and_the_docs_check_reach_into_the_shared_folder():
             problems.append(f"{_where(path, text, match.start())}: names the shared folder")
     assert problems == []
     for path in tracked():
-        assert "shared/PROTOCOL.md" not in _text(path) and "shared/DESIGN.md" not in _text(path), path
+        if path.name != Path(__file__).name:
+            assert "shared/PROTOCOL.md" not in _text(path) and "shared/DESIGN.md" not in _text(path), path
