@@ -1,16 +1,17 @@
-// The boring part shared by the four Node examples: reading the environment (interop/CLIENTS.md),
-// loading the JWK and the rows fixture, the one-line error and exit, the connection loop, and three
-// small socket helpers with a 10 s bound on every wait. The handshake itself is not in here: each
-// example shows it in full.
+// The boring part shared by the four Node examples (contract: interop/CLIENTS.md): reading and
+// checking the environment, loading the JWK and the rows fixture, the one-line error and exit, the
+// connection loop, and withTimeout, which bounds a wait by ILP_TIMEOUT_S. Nothing of the handshake is
+// in here, not even the socket: each raw example shows it in full, connecting and closing included.
 
 import { readFileSync } from "node:fs";
-import net from "node:net";
 // JSON.parse would round 1700000000123456789 to 1700000000123456800 (a JS number holds 53 bits):
 // lossless-json keeps every integer of the fixture exact, as a BigInt.
 import { parse as parseJson, parseNumberAndBigInt } from "lossless-json";
 
-export const TIMEOUT_SECONDS = 10;
-const TIMEOUT_MS = TIMEOUT_SECONDS * 1000;
+// ILP_TIMEOUT_S, as given (it is quoted in "timed out after N s"), and in milliseconds. setUp sets them.
+let timeoutText = "10";
+let timeoutMs = 10_000;
+const LONGEST_TIMER_MS = 2 ** 31 - 1; // setTimeout fires at once (with a warning) beyond this
 
 // Print ONE line on stderr, "<example id>: <what failed>", and exit 1.
 export function fail(exampleId, message) {
@@ -19,9 +20,11 @@ export function fail(exampleId, message) {
   process.exit(1);
 }
 
-// Read and check ILP_HOST, ILP_PORT, ILP_KEY, ILP_ROWS and ILP_CONNECTIONS; load the key and the rows.
-// Any problem ends the process with one line. From here on, an unexpected error does the same.
-export function setUp(exampleId) {
+// Read and check every ILP_* variable, then load the key and the rows. `can` says what the example
+// can do: the protocol versions it sends and whether it speaks TLS; asked for anything else, it
+// refuses here, before connecting. Any problem ends the process with one line. From here on, an
+// unexpected error does the same.
+export function setUp(exampleId, can) {
   process.on("uncaughtException", (err) => fail(exampleId, `unexpected error: ${err.message}`));
   process.on("unhandledRejection", (err) => fail(exampleId, `unexpected error: ${err?.message ?? err}`));
   try {
@@ -30,8 +33,19 @@ export function setUp(exampleId) {
     if (port > 65535) throw new Error(`ILP_PORT must be at most 65535, got ${port}`);
     const keyPath = required("ILP_KEY");
     const rowsPath = required("ILP_ROWS");
-    const connections = process.env.ILP_CONNECTIONS === undefined ? 1 : integer("ILP_CONNECTIONS", process.env.ILP_CONNECTIONS);
-    return { host, port, keyPath, jwk: loadJwk(keyPath), rows: loadRows(rowsPath), connections };
+    const connections = integer("ILP_CONNECTIONS", optional("ILP_CONNECTIONS", "1"));
+    [timeoutText, timeoutMs] = seconds("ILP_TIMEOUT_S", optional("ILP_TIMEOUT_S", "10"));
+    const protocolVersion = version("ILP_PROTOCOL_VERSION", optional("ILP_PROTOCOL_VERSION", "1"));
+    const tlsCa = optional("ILP_TLS_CA", null);
+    if (tlsCa !== null) readable("ILP_TLS_CA", tlsCa);
+
+    if (!can.protocolVersions.includes(protocolVersion)) {
+      const versions = can.protocolVersions.join(", ");
+      throw new Error(`ILP_PROTOCOL_VERSION=${protocolVersion}: this example sends protocol version${can.protocolVersions.length > 1 ? "s" : ""} ${versions} only`);
+    }
+    if (tlsCa !== null && !can.tls) throw new Error("ILP_TLS_CA is set, but this example speaks plain TCP only");
+
+    return { host, port, keyPath, jwk: loadJwk(keyPath), rows: loadRows(rowsPath), connections, protocolVersion, tlsCa };
   } catch (err) {
     fail(exampleId, err.message);
   }
@@ -43,9 +57,36 @@ function required(name) {
   return value;
 }
 
+// Unset or empty: the default.
+function optional(name, byDefault) {
+  const value = process.env[name];
+  return value === undefined || value === "" ? byDefault : value;
+}
+
 function integer(name, text) {
   if (!/^[0-9]+$/.test(text) || Number(text) < 1) throw new Error(`${name} must be a positive integer, got "${text}"`);
   return Number(text);
+}
+
+// A positive number of seconds, decimals allowed: [text as given, milliseconds].
+function seconds(name, text) {
+  const ms = Number(text) * 1000;
+  if (!/^([0-9]+\.?[0-9]*|\.[0-9]+)$/.test(text) || !(ms > 0)) throw new Error(`${name} must be a positive number of seconds, got "${text}"`);
+  if (ms > LONGEST_TIMER_MS) throw new Error(`${name} must be at most ${Math.floor(LONGEST_TIMER_MS / 1000)} (the longest timer Node has), got "${text}"`);
+  return [text, ms];
+}
+
+function version(name, text) {
+  if (!["1", "2", "3"].includes(text)) throw new Error(`${name} must be 1, 2 or 3, got "${text}"`);
+  return Number(text);
+}
+
+function readable(name, path) {
+  try {
+    readFileSync(path);
+  } catch (err) {
+    throw new Error(`${name} ${path}: ${err.message}`);
+  }
 }
 
 // The key file: {"kty":"EC","crv":"P-256","kid":..,"d":..,"x":..,"y":..}, coordinates unpadded base64url.
@@ -108,92 +149,18 @@ export async function forEachConnection(exampleId, connections, sendOnce) {
   }
 }
 
-// Reject with "<what>: timed out after 10 s" unless the promise settles first; other failures become
-// "<what>: <error>".
+// Wait for the promise, ILP_TIMEOUT_S at most: "<what>: timed out after N s" unless it settles first;
+// a failure becomes "<what>: <error>". Settling late does no harm: the example has moved on (or ended).
 export async function withTimeout(what, promise) {
   let timer;
   const timeout = new Promise((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${TIMEOUT_SECONDS} s`)), TIMEOUT_MS);
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutText} s`)), timeoutMs);
   });
   try {
     return await Promise.race([promise, timeout]);
   } catch (err) {
-    throw new Error(`${what}: ${err.message}`);
+    throw new Error(`${what}: ${err?.message ?? err}`);
   } finally {
     clearTimeout(timer);
   }
-}
-
-// Open a TCP connection, bounded by 10 s.
-export function connect(host, port) {
-  const what = `connecting to ${host}:${port}`;
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`${what}: timed out after ${TIMEOUT_SECONDS} s`));
-    }, TIMEOUT_MS);
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      resolve(socket);
-    });
-    // This listener stays for the socket's life: a later error (the server closed the connection
-    // while we write) must not crash the process; readLine and closeAfterSending report it.
-    socket.on("error", (err) => {
-      clearTimeout(timer);
-      reject(new Error(`${what}: ${err.message}`)); // no effect once connected
-    });
-  });
-}
-
-// Read one line from the socket, bounded by 10 s; resolve with its bytes, without the "\n".
-// TCP delivers a stream, not messages: the 513 bytes of the challenge may come in several pieces,
-// so "data" may fire several times, and the line is complete only when the "\n" has arrived.
-export function readLine(socket, what) {
-  return new Promise((resolve, reject) => {
-    let received = Buffer.alloc(0);
-    const timer = setTimeout(() => done(new Error(`timed out after ${TIMEOUT_SECONDS} s`)), TIMEOUT_MS);
-    const onData = (piece) => {
-      received = Buffer.concat([received, piece]);
-      const end = received.indexOf(0x0a); // "\n"
-      if (end !== -1) done(null, received.subarray(0, end));
-    };
-    const onEnd = () => done(new Error(`the server closed the connection after ${received.length} bytes, before the line end`));
-    const onError = (err) => done(err);
-    function done(err, line) {
-      clearTimeout(timer);
-      socket.off("data", onData).off("end", onEnd).off("error", onError);
-      if (err) {
-        socket.destroy();
-        reject(new Error(`${what}: ${err.message}`));
-      } else {
-        resolve(line);
-      }
-    }
-    socket.on("data", onData).on("end", onEnd).on("error", onError);
-  });
-}
-
-// Close our side once everything written has been sent, and wait (10 s at most) until the server
-// has closed its side too: it does so after reading the last row. A write that failed is reported
-// here: the server closes the connection when it rejects the signature, and later writes fail.
-export function closeAfterSending(socket, what) {
-  const failure = () =>
-    new Error(`${what}: ${socket.errored?.message ?? "connection closed"} (the server closed the connection early, as it does on a rejected signature)`);
-  return new Promise((resolve, reject) => {
-    if (socket.destroyed) {
-      reject(failure());
-      return;
-    }
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`${what}: timed out after ${TIMEOUT_SECONDS} s`));
-    }, TIMEOUT_MS);
-    socket.once("close", () => {
-      clearTimeout(timer);
-      if (socket.errored) reject(failure());
-      else resolve();
-    });
-    socket.end();
-  });
 }
