@@ -10,10 +10,10 @@ import subprocess
 import sys
 
 import pytest
-from server_stub import run_stub
 
 from interop.build import REPO
 from interop.fixture import diff_rows, expected_rows, load_rows
+from server_stub import run_stub
 
 EXAMPLE = REPO / "python" / "raw_p1363.py"
 AUTH_DB = REPO / "interop" / "keys" / "auth.txt"

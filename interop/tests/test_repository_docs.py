@@ -23,7 +23,7 @@ TOP_FOLDERS = ("server_stub", "interop", "python", "node", "go", ".ci")
 TEXT_SUFFIXES = {".md", ".py", ".go", ".mjs", ".js", ".toml", ".txt", ".cfg", ".ini", ""}
 
 TEST_CITATION = re.compile(r"([\w./-]+\.py)::(test_\w+)")
-BACKTICKED_PATH = re.compile(r"`((?:%s)/[\w./-]*\w)`" % "|".join(re.escape(f) for f in TOP_FOLDERS))
+BACKTICKED_PATH = re.compile(r"`((?:{})/[\w./-]*\w)`".format("|".join(re.escape(f) for f in TOP_FOLDERS)))
 MARKDOWN_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 SECTION_CITATION = re.compile(r"PROTOCOL\.md(?:,)? (?:section|§) ?(\d+(?:\.\d+)?)")
 HEADING_NUMBER = re.compile(r"^#{2,4} (\d+(?:\.\d+)?)\.? ", re.MULTILINE)

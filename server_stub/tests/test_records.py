@@ -36,7 +36,8 @@ def test_every_event_of_a_real_stub_is_a_record_and_groups_by_connection(two_key
     with run_stub(auth_db, events_path=path) as stub:
         sock = wire.handshake(stub, "alice", lambda ch: wire.b64(wire.raw_signature(jwks["alice"], ch)),
                               after_signature=b"t x=1i\nt y=\n")
-        local = "%s:%d" % sock.getsockname()[:2]
+        host, port = sock.getsockname()[:2]
+        local = f"{host}:{port}"
         assert wire.closed_by_peer(sock)  # the malformed second line ends the connection
         sock.close()
         with socket.create_connection((stub.host, stub.port)) as other:
@@ -44,7 +45,7 @@ def test_every_event_of_a_real_stub_is_a_record_and_groups_by_connection(two_key
             wire.read_line(other)
         stub.wait_for_closed(2)
     events = list(read_events(path))
-    assert [e["event"] for e in events][0] == "listening" and events[-1]["event"] == "stopped"
+    assert events[0]["event"] == "listening" and events[-1]["event"] == "stopped"
     conns = by_connection(events)
     first = by_peer(conns)[local]
     assert first.accepted and first.auth["encoding"] == "p1363"
