@@ -1,9 +1,10 @@
 """The load generator, the same for the stub and for QuestDB.
 
 Handshakes: `workers` client processes (multiprocessing, spawn), each making complete handshakes one
-after another: connect, key id line, read the challenge to its \\n, sign it (raw P1363 r||s, each
-scalar padded to 32 bytes, standard base64), send it + \\n, close. A signature cannot be made ahead
-(the challenge is random), so the client's cost per handshake is one ECDSA sign plus the socket calls;
+after another with the reference client (server_stub.client, the key parsed once per process):
+connect, key id line, read the challenge to its \\n, sign it (raw P1363 r||s, each scalar padded to 32
+bytes, standard base64), send it + \\n, close. A signature cannot be made ahead (the challenge is
+random), so the client's cost per handshake is one ECDSA sign plus the socket calls;
 several processes keep the server busy while one of them signs. Every PROBE_EVERY-th handshake also
 carries one row (in the same write as the signature) so that acceptance can be checked on QuestDB,
 which says nothing on the wire.
@@ -14,7 +15,7 @@ a reader thread notices when the server closes the connection.
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import multiprocessing
 import os
 import socket
@@ -23,49 +24,27 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from server_stub.keys import private_key_from_jwk
+from server_stub.client import CORRECT, Key, connect
 
 SOCKET_TIMEOUT = 10.0
 PROBE_EVERY = 100
 PROBE_TABLE = "bench_probe"
 MAX_ERRORS = 50  # per worker: then it stops (the server is gone or refusing)
 SETUP_TIMEOUT = 60.0  # spawning the workers and loading the key
-_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-
-class Signer:
-    def __init__(self, jwk: dict):
-        self.key = private_key_from_jwk(jwk)
-        self.kid_line = jwk["kid"].encode() + b"\n"
-
-    def signature_line(self, challenge: bytes) -> bytes:
-        r, s = decode_dss_signature(self.key.sign(challenge, _ECDSA_SHA256))
-        return base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")) + b"\n"
+Signer = Key.from_jwk  # the client's key, parsed once per process (the name interop/bench/main.py imports)
 
 
-def handshake(signer: Signer, host: str, port: int, extra: bytes = b"") -> socket.socket:
-    """One complete handshake; returns the open socket (the caller closes it or streams rows)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.settimeout(SOCKET_TIMEOUT)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.connect((host, port))
-        sock.sendall(signer.kid_line)
-        challenge = sock.recv(4096)
-        while not challenge.endswith(b"\n"):
-            chunk = sock.recv(4096)
-            if not chunk:
-                raise ConnectionError(f"server closed the connection after {len(challenge)} challenge bytes")
-            challenge += chunk
-        sock.sendall(signer.signature_line(challenge[:-1]) + extra)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+def handshake(key: Key, host: str, port: int, extra: bytes = b"") -> socket.socket:
+    """One complete handshake by the reference client (server_stub.client), `extra` in the signature's write;
+    returns the open socket (the caller closes it or streams rows). What went wrong raises ConnectionError."""
+    conn = connect(host, port, SOCKET_TIMEOUT, nodelay=True)
+    outcome = conn.handshake(key, dataclasses.replace(CORRECT, rows=extra) if extra else CORRECT)
+    if outcome.problem is not None:
+        conn.close()
+        raise ConnectionError(outcome.problem)
+    return conn.sock
 
 
 def machine_busy_seconds() -> float:
@@ -184,7 +163,7 @@ def _sleep_until(deadline: float) -> None:
 
 
 def _worker(index, host, port, jwk, warmup, duration, ready, go, start, results) -> None:
-    signer = Signer(jwk)
+    key = Key.from_jwk(jwk)
     ready.wait(SETUP_TIMEOUT)
     go.wait(SETUP_TIMEOUT)
     begin = start.value
@@ -204,7 +183,7 @@ def _worker(index, host, port, jwk, warmup, duration, ready, go, start, results)
         probe = total % PROBE_EVERY == PROBE_EVERY - 1
         extra = b"%s,worker=w%d n=%di\n" % (PROBE_TABLE.encode(), index, total) if probe else b""
         try:
-            handshake(signer, host, port, extra).close()
+            handshake(key, host, port, extra).close()
         except OSError as error:
             errors += 1
             first_error = first_error or f"{type(error).__name__}: {error}"
@@ -230,7 +209,7 @@ def _worker(index, host, port, jwk, warmup, duration, ready, go, start, results)
 class RowStream:
     """One authenticated connection streaming `chunks`; times in time.perf_counter() seconds."""
 
-    def __init__(self, host: str, port: int, signer: Signer, chunks: list[bytes], half_close: bool):
+    def __init__(self, host: str, port: int, signer: Key, chunks: list[bytes], half_close: bool):
         self.host, self.port, self.signer, self.chunks = host, port, signer, chunks
         self.half_close = half_close  # shut our side down after the last chunk (the stub then closes)
         self.sock: socket.socket | None = None
