@@ -19,7 +19,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import tomllib
@@ -27,9 +26,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from server_stub.authdb import KEY_TYPE, AuthFileError, decode_base64url, parse_auth_db
+from server_stub.client import Handshake, Key, authenticate
 from server_stub.running import run_stub
 
 __all__ = [
@@ -511,36 +510,16 @@ def _run_bash(code: str, workdir: Path, timeout: float) -> tuple[int | None, str
         return None, out, err
 
 
-def _private_key(jwk: dict) -> ec.EllipticCurvePrivateKey:
-    return ec.derive_private_key(int.from_bytes(decode_base64url(jwk["d"]), "big"), ec.SECP256R1())
-
-
 def authenticate_once(host: str, port: int, jwk: dict, row: bytes = CHECK_ROW,
                       timeout: float = HANDSHAKE_TIMEOUT) -> str | None:
     """One handshake as a correct client does it, then one ILP row; None, or what went wrong on the wire.
 
-    Sends the key id and "\\n", reads the challenge to its "\\n", signs it (without the "\\n") with ECDSA
-    P-256/SHA-256, sends the standard base64 of the DER signature, "\\n" and the row, then closes.
+    The reference client (server_stub.client) with the JWK's d: the key id and "\\n", the challenge read to
+    its "\\n", the standard base64 of its DER signature (ECDSA P-256/SHA-256 of the challenge without the
+    "\\n"), "\\n" and the row; then it half-closes and waits for the server to close after reading it all.
     """
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.sendall(jwk["kid"].encode() + b"\n")
-        challenge = b""
-        while not challenge.endswith(b"\n"):
-            chunk = sock.recv(4096)
-            if not chunk:
-                return f"the server closed the connection after {len(challenge)} bytes, before a whole challenge"
-            challenge += chunk
-            if len(challenge) > 65536:
-                return "the challenge has no line end within 64 KiB"
-        signature = _private_key(jwk).sign(challenge[:-1], ec.ECDSA(hashes.SHA256()))
-        sock.sendall(base64.b64encode(signature) + b"\n" + row)
-        sock.shutdown(socket.SHUT_WR)
-        try:  # a server that accepted stays silent; wait for it to close after reading everything
-            while sock.recv(4096):
-                pass
-        except OSError:
-            pass
-    return None
+    key = Key.from_d(jwk["kid"], jwk["d"])
+    return authenticate(host, port, key, Handshake(form="der", rows=row), timeout=timeout, drain=True).problem
 
 
 def _failed_run(summary: str, command: str, code: int | None, out: str, err: str, recipe: str) -> str:
