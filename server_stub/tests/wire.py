@@ -1,42 +1,47 @@
-"""A minimal test client for the handshake: every step explicit, so a test can get one wrong."""
+"""The tests' handshake steps, one call each so that a test can get any of them wrong by hand on the
+socket: thin uses of the reference client (server_stub.client), which does the reading and signing."""
 
 from __future__ import annotations
 
 import base64
 import socket
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-
-from server_stub.keys import private_key_from_jwk
+from server_stub import client
 
 TIMEOUT = 5.0
+_KEYS: dict[tuple[str, str], client.Key] = {}
+
+
+def key_of(jwk: dict) -> client.Key:
+    """The JWK's key, parsed once per test session."""
+    cache_key = (jwk["kid"], jwk["d"])
+    key = _KEYS.get(cache_key)
+    if key is None:
+        key = _KEYS[cache_key] = client.Key.from_jwk(jwk)
+    return key
 
 
 def connect(stub) -> socket.socket:
-    return socket.create_connection((stub.host, stub.port), timeout=TIMEOUT)
+    return client.connect(stub.host, stub.port, TIMEOUT).sock
 
 
 def read_line(sock: socket.socket) -> bytes:
-    """Bytes up to (without) the next \\n; b'' plus EOF raises EOFError."""
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(1024)
-        if not chunk:
-            raise EOFError(f"connection closed after {data!r}")
-        data += chunk
-    return data[:-1]
+    """Bytes up to (without) the next \\n, whatever their number; EOFError (a close) or TimeoutError otherwise."""
+    conn = client.ClientConnection(sock, TIMEOUT)
+    conn.read_challenge()
+    seen = conn.outcome
+    if seen.line is None:
+        raise (EOFError if seen.closed else TimeoutError)(seen.problem)
+    return seen.line
 
 
 def der_signature(jwk: dict, message: bytes) -> bytes:
-    return private_key_from_jwk(jwk).sign(message, ec.ECDSA(hashes.SHA256()))
+    return key_of(jwk).der(message)
 
 
 def raw_signature(jwk: dict, message: bytes) -> bytes:
     """r || s, each left-padded to 32 bytes."""
-    r, s = decode_dss_signature(der_signature(jwk, message))
-    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    return key_of(jwk).p1363(message)
 
 
 def b64(sig: bytes) -> bytes:
@@ -53,8 +58,5 @@ def handshake(stub, kid: str, answer, after_key_id: bytes = b"", after_signature
 
 
 def closed_by_peer(sock: socket.socket) -> bool:
-    """True when the server closed the connection without sending anything."""
-    try:
-        return sock.recv(1) == b""
-    except ConnectionResetError:
-        return True
+    """True when the server closed the connection (EOF or reset) within TIMEOUT without sending anything."""
+    return client.ClientConnection(sock, TIMEOUT).server_closed(TIMEOUT)
