@@ -6,19 +6,15 @@ Needs `java` (17+) and `mvn`; the first run downloads the jar (about 30 MB) into
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import shutil
-import socket
 import stat
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from server_stub.client import ClientConnection, Handshake, Key, connect
 
 from interop.questdb.launcher import QueryError, QuestDBError, QuestDBProcess, ensure_jar
 
@@ -29,48 +25,16 @@ KEYS = Path(__file__).resolve().parents[1] / "keys"
 AUTH_DB = KEYS / "auth.txt"
 TIMEOUT = 10.0
 CLOSE_WITHIN = 5.0
+KEY = Key.load(KEYS / "testUser1.jwk.json")
 
 
-def _private_key(jwk: dict) -> ec.EllipticCurvePrivateKey:
-    d = base64.urlsafe_b64decode(jwk["d"] + "=" * (-len(jwk["d"]) % 4))
-    return ec.derive_private_key(int.from_bytes(d, "big"), ec.SECP256R1())
-
-
-KEY = _private_key(json.loads((KEYS / "testUser1.jwk.json").read_text()))
-
-
-def _read_line(sock: socket.socket) -> bytes:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(4096)
-        if not chunk:
-            raise AssertionError(f"server closed before the challenge ended ({len(data)} bytes)")
-        data += chunk
-    return data
-
-
-def _handshake(host: str, port: int, sign) -> tuple[socket.socket, bytes]:
-    """Connect, send the key id, read the challenge; send what `sign(challenge)` returns."""
-    sock = socket.create_connection((host, port), timeout=TIMEOUT)
-    sock.sendall(b"testUser1\n")
-    line = _read_line(sock)
-    assert len(line) == 513 and all(0x20 <= b <= 0x7E for b in line[:-1]), line
-    sock.sendall(sign(line[:-1]))
-    return sock, line[:-1]
-
-
-def _closed_by_server(sock: socket.socket, within: float) -> bool:
-    sock.settimeout(within)
-    try:
-        return sock.recv(1) == b""
-    except ConnectionResetError:
-        return True
-    except TimeoutError:
-        return False
-
-
-def _der_b64(message: bytes) -> bytes:
-    return base64.b64encode(KEY.sign(message, ec.ECDSA(hashes.SHA256())))
+def _handshake(host: str, port: int, how: Handshake) -> ClientConnection:
+    """The reference client's handshake; the real server's challenge must be 512 printable bytes."""
+    conn = connect(host, port, TIMEOUT)
+    outcome = conn.handshake(KEY, how)
+    assert outcome.problem is None, outcome.problem
+    assert all(0x20 <= b <= 0x7E for b in outcome.challenge), outcome.challenge
+    return conn
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +47,11 @@ def qdb(tmp_path_factory):
 def observed(qdb):
     """Both handshakes on one server, the rejected one first, so the accepted row proves ingestion ran."""
     # a valid DER signature, but of a different message: the server must reject it
-    sock, _ = _handshake(qdb.host, qdb.ilp_port, lambda ch: _der_b64(ch + b"!") + b"\nlauncher_reject x=1i\n")
-    with sock:
-        rejected_closed = _closed_by_server(sock, CLOSE_WITHIN)
-    sock, _ = _handshake(qdb.host, qdb.ilp_port, lambda ch: _der_b64(ch) + b"\nlauncher_check,s=a x=1i,y=2.5\n")
+    wrong = Handshake(form="der", message=lambda challenge: challenge + b"!", rows=b"launcher_reject x=1i\n")
+    with _handshake(qdb.host, qdb.ilp_port, wrong) as conn:
+        rejected_closed = conn.server_closed(CLOSE_WITHIN)
+    _handshake(qdb.host, qdb.ilp_port, Handshake(form="der", rows=b"launcher_check,s=a x=1i,y=2.5\n")).close()
     sent_at = datetime.now(UTC)
-    sock.close()
     return {"rejected_closed": rejected_closed, "rows": qdb.wait_for_rows("launcher_check", 1), "sent_at": sent_at}
 
 
