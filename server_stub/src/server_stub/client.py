@@ -3,7 +3,7 @@
 Everything in this repository that plays the client uses it: the negative matrix (interop/refsigner.py),
 the bench's load generator, the docs' recipe check, the stub's own tests and the QuestDB launcher's. A
 client maintainer can use it to see a correct handshake byte by byte, or to play a deliberate mistake
-against a server. The steps (PROTOCOL.md section 1):
+against a server. The steps (server_stub/PROTOCOL.md section 1):
 
 1. send the key id and "\\n";
 2. read the challenge up to its "\\n": 512 bytes, in any number of reads;
