@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .registry import Environment
+from .paths import REPO
+from .process import run
+from .registry import Client, Environment, Registry
 
-REPO = Path(__file__).resolve().parent.parent
 BUILD_TIMEOUT = 900  # seconds for one build command (a cold npm ci or go build downloads)
+FAILURE_LINES = 60  # of each output, in a failed build's message
 
 
 @dataclass
@@ -29,6 +30,16 @@ def fill(words: list[str], build_dir: Path) -> list[str]:
     return [w.replace("{build}", str(build_dir)).replace("{python}", sys.executable) for w in words]
 
 
+def build_for(clients: list[Client], registry: Registry, build_dir: Path) -> dict[str, BuildResult]:
+    """{environment: result} for every environment `clients` run in, each reported on one line."""
+    built = {}
+    for name in sorted({c.environment for c in clients}):
+        result = built[name] = build_environment(registry.environments[name], build_dir)
+        state = "up to date" if result.cached else ("built" if result.ok else "FAILED")
+        print(f"build {name}: {state} ({result.seconds:.1f} s)", flush=True)
+    return built
+
+
 def build_environment(env: Environment, build_dir: Path) -> BuildResult:
     started = time.perf_counter()
     stamp = build_dir / "stamps" / f"{env.name}.sha256"
@@ -37,18 +48,9 @@ def build_environment(env: Environment, build_dir: Path) -> BuildResult:
     if env.inputs and outputs_exist and stamp.is_file() and stamp.read_text() == fingerprint:
         return BuildResult(env.name, True, True, time.perf_counter() - started)
     for words in env.build:
-        cmd = fill(words, build_dir)
-        try:
-            proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
-        except FileNotFoundError:
-            return BuildResult(env.name, False, False, time.perf_counter() - started,
-                               f"command not found: {cmd[0]} (needed to build environment {env.name!r})")
-        except subprocess.TimeoutExpired as expired:
-            return BuildResult(env.name, False, False, time.perf_counter() - started,
-                               f"$ {' '.join(cmd)}\ntimed out after {BUILD_TIMEOUT} s\n{expired.stdout or ''}{expired.stderr or ''}")
-        if proc.returncode != 0:
-            return BuildResult(env.name, False, False, time.perf_counter() - started,
-                               f"$ {' '.join(cmd)}\nexit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+        done = run(fill(words, build_dir), REPO, BUILD_TIMEOUT)
+        if not done.ok:
+            return BuildResult(env.name, False, False, time.perf_counter() - started, done.describe(FAILURE_LINES))
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(fingerprint)
     return BuildResult(env.name, True, False, time.perf_counter() - started)

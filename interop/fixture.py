@@ -2,25 +2,47 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROWS = HERE / "rows.jsonl"
+from .datafile import ABSENT, Key, Table, load_json_lines
+from .paths import ROWS
 
 _NS_PER = {"ns": 1, "us": 1_000, "ms": 1_000_000}
-ROW_FIELDS = ("table", "symbols", "columns", "timestamp")
+ROW_FIELDS = ("table", "symbols", "columns", "timestamp")  # what the stub's row event has too
+NON_FINITE = {"NaN", "Infinity", "-Infinity"}  # floats that JSON cannot write as numbers
+_VALUE_TYPES = {"integer": int, "float": float, "string": str, "boolean": bool, "timestamp": int}
+
+
+def _column_rule(column: dict) -> str | None:
+    kind, value = column["type"], column["value"]
+    if not (kind == "float" and value in NON_FINITE) and type(value) is not _VALUE_TYPES[kind]:
+        return f"value = {value!r} does not fit type {kind!r}"
+    if ("unit" in column) != (kind == "timestamp"):
+        return "unit goes with type timestamp, and only with it"
+    return None
+
+
+_TIMESTAMP = Table({"value": Key(int), "unit": Key(str, choices=_NS_PER)})
+_COLUMN = Table({"type": Key(str, choices=_VALUE_TYPES), "value": Key(object), "unit": Key(str, ABSENT, choices=_NS_PER)},
+                rule=_column_rule)
+ROW = Table({
+    "id": Key(str),  # the row's name (clients.toml's omit_rows)
+    "table": Key(str),
+    "symbols": Key(dict, values=str),
+    "columns": Key(dict, values=_COLUMN),
+    "timestamp": Key((dict, type(None)), table=_TIMESTAMP),  # null: the server's clock
+    "ilp": Key(str),  # the same row as one ILP line, without its line end
+}, label="id")
 
 
 def load_rows(path: Path = ROWS) -> list[dict]:
-    rows = []
-    for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{number}: {error}") from error
-    return rows
+    """Every row of a rows fixture, each checked against ROW."""
+    return load_json_lines(path, ROW)
+
+
+def row_fields(row: dict) -> dict:
+    """A fixture row or a stub's row event as the fields both have."""
+    return {k: row[k] for k in ROW_FIELDS}
 
 
 def expected_rows(rows: list[dict], omit_rows=(), omit_columns=()) -> list[dict]:
@@ -29,9 +51,8 @@ def expected_rows(rows: list[dict], omit_rows=(), omit_columns=()) -> list[dict]
     for row in rows:
         if row["id"] in omit_rows:
             continue
-        columns = {k: v for k, v in row["columns"].items() if k not in omit_columns}
-        expected.append({"table": row["table"], "symbols": row["symbols"], "columns": columns,
-                         "timestamp": row["timestamp"]})
+        expected.append(row_fields(row) | {"columns": {k: v for k, v in row["columns"].items()
+                                                       if k not in omit_columns}})
     return expected
 
 

@@ -6,10 +6,11 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .fixture import diff_rows
+from server_stub.records import Connection, Event, by_connection
+
+from .fixture import diff_rows, row_fields
+from .process import Finished
 from .registry import Client
-from .run_example import RunResult
-from .stubproc import by_connection
 
 DEFECT_RATE = 1 / 128  # the unpadded-scalar defect: a leading zero byte in r or s
 
@@ -23,7 +24,7 @@ def p_missed(handshakes: int, rate: float = DEFECT_RATE) -> float:
 class ClientResult:
     client: Client
     connections: int
-    run: RunResult
+    run: Finished
     handshakes: int = 0
     accepted: int = 0
     rows_intact: int = 0
@@ -44,12 +45,12 @@ class ClientResult:
         return (self.handshakes - self.accepted) / self.handshakes if self.handshakes else 0.0
 
 
-def judge_client(client: Client, connections: int, run: RunResult, events: list[dict],
+def judge_client(client: Client, connections: int, run: Finished, events: list[Event],
                  expected_rows: list[dict]) -> ClientResult:
     result = ClientResult(client, connections, run)
     first_bad_conn = None
     for conn, seen in sorted(by_connection(events).items()):
-        auth = seen.get("auth")
+        auth = seen.auth
         if auth is None:
             continue
         result.handshakes += 1
@@ -59,8 +60,8 @@ def judge_client(client: Client, connections: int, run: RunResult, events: list[
             result.accepted += 1
             if auth["encoding"] != client.encoding:
                 problems.append(f"encoding {auth['encoding']}, registered {client.encoding}")
-            row_problems = diff_rows(expected_rows, [_row(e) for e in seen["rows"]])
-            row_problems += [f"ilp_error: {e['error']} in {e['text']!r}" for e in seen["ilp_errors"]]
+            row_problems = diff_rows(expected_rows, [row_fields(e) for e in seen.rows])
+            row_problems += [f"ilp_error: {e['error']} in {e['text']!r}" for e in seen.ilp_errors]
             if row_problems:
                 problems += row_problems
             else:
@@ -72,7 +73,7 @@ def judge_client(client: Client, connections: int, run: RunResult, events: list[
         if problems and first_bad_conn is None:
             first_bad_conn = conn
             result.failures.append(f"connection {conn}: " + "; ".join(problems[:5])
-                                   + "\nstub events of that connection:\n" + _events_text(seen["events"]))
+                                   + "\nstub events of that connection:\n" + _events_text(seen.events))
     if result.handshakes != connections:
         result.failures.insert(0, f"{result.handshakes} handshakes recorded, {connections} requested")
     if client.expect == "defective":
@@ -85,10 +86,6 @@ def judge_client(client: Client, connections: int, run: RunResult, events: list[
     if result.failures:
         result.failures.append(run.describe())
     return result
-
-
-def _row(event: dict) -> dict:
-    return {k: event[k] for k in ("table", "symbols", "columns", "timestamp")}
 
 
 def _events_text(events: list[dict], limit: int = 12) -> str:
@@ -109,27 +106,27 @@ class CaseResult:
         return not self.failures
 
 
-def judge_case(case: dict, wire, conn_events: dict | None, fixture_rows: int) -> CaseResult:
-    """Compare one negative case's expectation with the wire and the stub's events."""
+def judge_case(case: dict, wire, conn: Connection | None, fixture_rows: int) -> CaseResult:
+    """Compare one negative case's expectation with the wire and the stub's events of its connection."""
     expect = case["expect"]
-    if conn_events is None or "auth" not in conn_events:
+    if conn is None or conn.auth is None:
         return CaseResult(case, {}, [f"no auth event for the connection from {wire.local_peer}"])
-    auth = conn_events["auth"]
+    auth = conn.auth
     observed = {
         "accepted": auth["accepted"],
         "reason_code": auth.get("reason_code"),
         "encoding": auth["encoding"],
         "challenge": wire.challenge_received,
         "closed_by_server": wire.closed_by_server,
-        "rows": len(conn_events["rows"]),
+        "rows": len(conn.rows),
         "reason": auth.get("reason"),
         "hint": auth.get("hint"),
     }
     want = dict(expect)
-    want["rows"] = fixture_rows if want.get("rows") == "all" else want.get("rows", 0)
+    want["rows"] = fixture_rows if want["rows"] == "all" else want["rows"]
     want["closed_by_server"] = not want["accepted"]
     failures = [f"{key}: observed {observed[key]!r}, expected {value!r}"
                 for key, value in want.items() if observed.get(key) != value]
     if failures:
-        failures.append("stub events of that connection:\n" + _events_text(conn_events["events"]))
+        failures.append("stub events of that connection:\n" + _events_text(conn.events))
     return CaseResult(case, observed, failures)

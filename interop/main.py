@@ -7,26 +7,26 @@ the reference signer's negative matrix (run by default when no filter is given).
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
-import tomllib
 from pathlib import Path
 
-from . import report
-from .build import REPO, build_environment
+from server_stub.records import by_connection, by_peer
+
+from . import matrix
+from .build import build_for
+from .cases import load_cases
+from .datafile import DataFileError
 from .fixture import expected_for, load_rows
 from .judge import CaseResult, ClientResult, judge_case, judge_client
+from .paths import AUTH_DB, DEFAULT_BUILD_DIR, private_key_copies
 from .refsigner import run_case
-from .registry import RegistryError, load_registry, select_run
+from .registry import select_run
+from .report import summary_line, table
 from .robustness import run_faults
 from .run_example import run_example
-from .stubproc import StubError, StubProcess, by_connection
+from .stubproc import StubError, StubProcess
 
-HERE = Path(__file__).resolve().parent
-KEYS = HERE / "keys"
-AUTH_DB = KEYS / "auth.txt"
-CASES = HERE / "negative_cases.toml"
 # (127/128)^1800 = 7.4e-7: a 1-in-128 defect is missed with probability below 1e-6.
 RAW_CONNECTIONS = 1800
 LIBRARY_CONNECTIONS = 200
@@ -38,23 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
-        registry = load_registry()
-        clients, run_negative = select_run(args.filters)
-    except RegistryError as error:
+        registry, clients, run_negative = select_run(args.filters)
+        cases = load_cases() if run_negative else []
+        fixture = load_rows()
+    except DataFileError as error:
         print(f"interop: {error}", file=sys.stderr)
         return 2
-    keys = _private_copies(out / "keys")
-    fixture = load_rows()
-    setup_failures: list[str] = []
+    keys = private_key_copies(out / "keys")
 
-    built = {}
-    for name in sorted({c.environment for c in clients}):
-        result = build_environment(registry.environments[name], args.build_dir.resolve())
-        built[name] = result
-        state = "up to date" if result.cached else ("built" if result.ok else "FAILED")
-        print(f"build {name}: {state} ({result.seconds:.1f} s)", flush=True)
-        if not result.ok:
-            setup_failures.append(f"build of environment {name} failed:\n{result.failure}")
+    built = build_for(clients, registry, args.build_dir.resolve())
+    setup_failures = [f"build of environment {name} failed:\n{r.failure}" for name, r in built.items() if not r.ok]
 
     client_results: list[ClientResult] = []
     for client in clients:
@@ -76,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     case_results: list[CaseResult] = []
     if run_negative:
         try:
-            case_results = _run_negative(keys, fixture, out)
+            case_results = _run_negative(cases, keys, fixture, out)
         except StubError as error:
             setup_failures.append(f"negative matrix: {error}")
 
@@ -86,26 +79,13 @@ def main(argv: list[str] | None = None) -> int:
 def _parse(argv):
     parser = argparse.ArgumentParser(prog="python -m interop", description=__doc__.split("\n")[0])
     parser.add_argument("filters", nargs="*", help="example ids, languages, environments, or 'negative'")
-    parser.add_argument("--build-dir", type=Path, default=REPO / "build")
+    parser.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
     parser.add_argument("--raw-connections", type=int, default=RAW_CONNECTIONS,
                         help="connections for examples that send raw r||s (default %(default)s)")
     parser.add_argument("--library-connections", type=int, default=LIBRARY_CONNECTIONS,
                         help="connections for library examples that send DER (default %(default)s)")
     parser.add_argument("--no-faults", action="store_true", help="skip the robustness columns (faults.toml)")
     return parser.parse_args(argv)
-
-
-def _private_copies(folder: Path) -> dict[str, Path]:
-    """The test keys copied with mode 0600 (they are private keys, even if public test vectors)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    copies = {}
-    for source in sorted(KEYS.glob("*.jwk.json")):
-        target = folder / source.name
-        target.unlink(missing_ok=True)
-        shutil.copyfile(source, target)
-        target.chmod(0o600)
-        copies[source.name.removesuffix(".jwk.json")] = target
-    return copies
 
 
 def _run_client(client, connections, keys, out: Path, build_dir: Path) -> ClientResult:
@@ -116,10 +96,9 @@ def _run_client(client, connections, keys, out: Path, build_dir: Path) -> Client
     return judge_client(client, connections, run, stub.events(), expected_for(client))
 
 
-def _run_negative(keys, fixture, out: Path) -> list[CaseResult]:
+def _run_negative(cases: list[dict], keys, fixture, out: Path) -> list[CaseResult]:
     from server_stub.keys import load_jwk
 
-    cases = tomllib.loads(CASES.read_text("utf-8"))["case"]
     jwks = {kid: load_jwk(path) for kid, path in keys.items()}
     lines = [row["ilp"] for row in fixture]
     observations = []
@@ -127,10 +106,8 @@ def _run_negative(keys, fixture, out: Path) -> list[CaseResult]:
     with StubProcess(AUTH_DB, out / "events" / "negative.jsonl") as stub:
         for case in cases:
             observations.append(run_case(stub.host, stub.port, jwks, case, lines))
-    events = stub.events()
-    conn_by_peer = {e["peer"]: e["conn"] for e in events if e["event"] == "connect"}
-    grouped = by_connection(events)
-    return [judge_case(case, wire, grouped.get(conn_by_peer.get(wire.local_peer)), len(lines))
+    conns = by_peer(by_connection(stub.events()))
+    return [judge_case(case, wire, conns.get(wire.local_peer), len(lines))
             for case, wire in zip(cases, observations, strict=True)]
 
 
@@ -139,27 +116,21 @@ def _report(clients, faults, cases, setup_failures, out: Path, seconds: float) -
     failed = len(clients) + len(cases) + len(faults) - passed + len(setup_failures)
     handshakes = sum(r.handshakes for r in clients) + len(cases)
     print()
-    header, rows = report.client_matrix(clients, faults)
+    header, rows = matrix.client_matrix(clients, faults)
     if clients:
-        print(report.table(header, rows))
+        print(table(header, rows))
         print()
     if cases:
-        print(report.table(report.CASE_HEADER, [report.case_row(r) for r in cases]))
+        print(table(matrix.CASE_HEADER, [matrix.case_row(r) for r in cases]))
         print()
-    for r in clients:
-        for message in r.failures:
-            print(f"FAIL {r.client.id}: {message}\n")
-    for r in cases:
-        for message in r.failures:
-            print(f"FAIL negative/{r.case['id']}: {message}\n")
-    for r in faults:
-        if not r.passed:
-            print(f"FAIL {r.client.id} under fault {r.fault['name']}: {r.outcome}: {r.evidence}\n")
+    for name, messages in matrix.failures(clients, faults, cases):
+        for message in messages:
+            print(f"FAIL {name}: {message}\n")
     for message in setup_failures:
         print(f"FAIL {message}\n")
     summary = f"{handshakes} handshakes in {seconds:.1f} s"
-    report.write_markdown(out / "report.md", (header, rows), clients, faults, cases, setup_failures, summary)
-    report.write_junit(out / "junit.xml", clients, faults, cases, setup_failures)
+    matrix.write_report(out / "report.md", (header, rows), clients, faults, cases, setup_failures, summary)
+    matrix.write_junit_report(out / "junit.xml", clients, faults, cases, setup_failures)
     print(f"{summary}; report: {out / 'report.md'}, JUnit: {out / 'junit.xml'}")
-    print(f"interop: {passed} passed, {failed} failed")
+    print(summary_line("interop", passed, failed))
     return 0 if failed == 0 else 1

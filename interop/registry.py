@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REGISTRY = HERE / "clients.toml"
+from .datafile import DataFileError, Key, Table, entry_name, from_dataclass, load_toml
+from .paths import DEFAULT_KID, INTEROP, REGISTRY
 
 ENCODINGS = {"p1363", "der"}
 SIGNS = {"raw", "library"}
@@ -16,8 +15,8 @@ EXPECT = {"accepted", "defective"}
 PROTOCOL_VERSIONS = {1, 2, 3}
 
 
-class RegistryError(ValueError):
-    pass
+class RegistryError(DataFileError):
+    """clients.toml breaks its schema or a rule, or a filter matches no example."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class Client:
     defect: str | None = None
     omit_rows: list[str] = field(default_factory=list)
     omit_columns: list[str] = field(default_factory=list)
-    key: str = "testUser1"  # which key of interop/keys the example authenticates with
+    key: str = DEFAULT_KID  # which key of interop/keys the example authenticates with
     known_faults: dict = field(default_factory=dict)  # fault name -> outcome of a third-party library, reported
     note: str = ""
     # The variant's settings (CLIENTS.md, "Variants are registry data"):
@@ -51,7 +50,7 @@ class Client:
 
     @property
     def rows_path(self) -> Path:
-        return HERE / self.rows_file
+        return INTEROP / self.rows_file
 
     @property
     def sends_raw_signature(self) -> bool:
@@ -76,32 +75,31 @@ class Registry:
         return chosen
 
 
-def select_run(filters: list[str]) -> tuple[list[Client], bool]:
-    """(examples, whether the negative matrix runs) for a command line's filters: no filter means
-    everything; 'negative' names the negative matrix; anything else an example id, language or environment."""
+# The file's schema: the dataclasses' fields (their types and defaults), and the allowed values.
+_FILE = Table({
+    "environment": Key(dict, {}, values=from_dataclass(Environment, exclude={"name"})),  # the name is the table's
+    "client": Key(list, [], each=from_dataclass(Client, "id", {
+        "encoding": ENCODINGS, "signs": SIGNS, "rows": ROWS, "expect": EXPECT, "protocol_version": PROTOCOL_VERSIONS})),
+})
+
+
+def select_run(filters: list[str]) -> tuple[Registry, list[Client], bool]:
+    """(the registry, its examples to run, whether the negative matrix runs) for a command line's filters:
+    no filter means everything; 'negative' names the negative matrix; anything else an example id,
+    language or environment."""
+    registry = load_registry()
     examples = [f for f in filters if f != "negative"]
-    clients = load_registry().select(examples) if examples or not filters else []
-    return clients, not filters or "negative" in filters
+    clients = registry.select(examples) if examples or not filters else []
+    return registry, clients, not filters or "negative" in filters
 
 
 def load_registry(path: Path = REGISTRY) -> Registry:
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise RegistryError(f"{path}: {error}") from error
-    environments = {}
-    for name, spec in data.get("environment", {}).items():
-        _only_keys(spec, {"build", "inputs", "outputs"}, f"environment {name}")
-        environments[name] = Environment(name, spec["build"], spec.get("inputs", []), spec.get("outputs", []))
+    data = load_toml(path, _FILE, RegistryError)
+    environments = {name: Environment(name, **spec) for name, spec in data["environment"].items()}
     clients = []
-    for spec in data.get("client", []):
-        where = f"client {spec.get('id', '?')}"
-        _only_keys(spec, set(Client.__dataclass_fields__), where)
-        try:
-            client = Client(**spec)
-        except TypeError as error:
-            raise RegistryError(f"{path}: {where}: {error}") from error
-        _check(client, environments, where)
+    for index, spec in enumerate(data["client"], 1):
+        client = Client(**spec)
+        _check(client, environments, f"{path}: {entry_name('client', index, spec, 'id')}")
         clients.append(client)
     ids = [c.id for c in clients]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -110,21 +108,10 @@ def load_registry(path: Path = REGISTRY) -> Registry:
     return Registry(environments, clients)
 
 
-def _only_keys(spec: dict, allowed: set, where: str) -> None:
-    unknown = set(spec) - allowed
-    if unknown:
-        raise RegistryError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
-
-
 def _check(client: Client, environments: dict, where: str) -> None:
-    for name, value, allowed in (("encoding", client.encoding, ENCODINGS), ("signs", client.signs, SIGNS),
-                                 ("rows", client.rows, ROWS), ("expect", client.expect, EXPECT)):
-        if value not in allowed:
-            raise RegistryError(f"{where}: {name} = {value!r}; expected one of {sorted(allowed)}")
-    if client.protocol_version not in PROTOCOL_VERSIONS or isinstance(client.protocol_version, bool):
-        raise RegistryError(f"{where}: protocol_version = {client.protocol_version!r}; expected 1, 2 or 3")
+    """The rules the schema cannot say: files, environments, and what goes together."""
     if Path(client.rows_file).name != client.rows_file or not client.rows_path.is_file():
-        raise RegistryError(f"{where}: rows_file = {client.rows_file!r}; expected the name of a rows fixture in {HERE}")
+        raise RegistryError(f"{where}: rows_file = {client.rows_file!r}; expected the name of a rows fixture in {INTEROP}")
     if client.tls is not False:
         raise RegistryError(f"{where}: tls = {client.tls!r}; the stub does not speak TLS yet, so no variant can use it")
     if client.environment not in environments:

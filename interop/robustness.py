@@ -3,19 +3,21 @@ hangs or misbehaves."""
 
 from __future__ import annotations
 
-import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from server_stub.records import Connection, by_connection
 from server_stub.server import FAULTS as STUB_FAULTS
 
-from .fixture import diff_rows, expected_for
+from .datafile import ABSENT, DataFileError, Key, Table, entry_name, load_toml
+from .fixture import diff_rows, expected_for, row_fields
+from .paths import FAULTS
+from .process import Finished
 from .registry import Client
-from .run_example import RunResult, run_example
-from .stubproc import StubProcess, by_connection
+from .run_example import run_example
+from .stubproc import StubProcess
 
-FAULTS = Path(__file__).resolve().parent / "faults.toml"
 ACCEPTABLE = {"survives", "fails clearly"}
 SHORT = {"survives": "ok", "fails clearly": "error", "fails unclearly": "UNCLEAR", "hangs": "HANGS",
          "misbehaves": "MISBEHAVES", "stub failed": "STUB FAILED"}
@@ -26,7 +28,7 @@ class FaultResult:
     client: Client
     fault: dict
     outcome: str
-    run: RunResult | None
+    run: Finished | None
     evidence: str = ""
 
     @property
@@ -45,41 +47,44 @@ class FaultResult:
 
 
 CONTRACT_DEFAULT_TIMEOUT_S = 10.0  # ILP_TIMEOUT_S when unset (CLIENTS.md)
-_TOP_KEYS = {"example_timeout", "timeout", "snippet_timeout", "max_error_lines", "fault"}
-_FAULT_KEYS = {"name", "column", "auth_possible", "fault_delay", "fault_rows"}
+
+FAULT = Table({
+    "name": Key(str),  # a fault of the stub (--fault NAME)
+    "column": Key(str),  # the matrix column
+    "auth_possible": Key(bool),  # whether a handshake can succeed under it (then the rows must arrive)
+    "fault_delay": Key(float, ABSENT),  # --fault-delay; absent: the stub's default
+    "fault_rows": Key(int, ABSENT),  # --fault-rows; absent: the stub's default
+}, label="name")
+FILE = Table({
+    "example_timeout": Key(float),  # ILP_TIMEOUT_S of the examples under a fault
+    "timeout": Key(float),  # seconds per example run, then it is killed (hangs)
+    "snippet_timeout": Key(float),  # seconds per documentation snippet under a fault
+    "max_error_lines": Key(int),  # a clear error has at most this many lines and no traceback
+    "fault": Key(list, each=FAULT),
+})
 
 
-class FaultsError(ValueError):
-    """faults.toml breaks a rule; the message names the file, the entry and the key."""
+class FaultsError(DataFileError):
+    """faults.toml breaks its schema or a rule; the message names the file, the entry and the key."""
 
 
 def load_faults(path: Path = FAULTS) -> dict:
-    """faults.toml, checked: known keys only, known fault names, and timeouts that cannot race (the
-    rules are written at the top of the file)."""
-    spec = tomllib.loads(path.read_text("utf-8"))
-    _known(spec, _TOP_KEYS, _TOP_KEYS, f"{path}")
+    """faults.toml, checked: its schema, known fault names, and timeouts that cannot race (the rules
+    are written at the top of the file)."""
+    spec = load_toml(path, FILE, FaultsError)
     example_timeout, timeout = spec["example_timeout"], spec["timeout"]
     if not example_timeout + 3 <= timeout < CONTRACT_DEFAULT_TIMEOUT_S:
         raise FaultsError(f"{path}: timeout = {timeout}: must be at least example_timeout + 3 "
                           f"({example_timeout + 3:g}) and below the contract's default ILP_TIMEOUT_S "
                           f"({CONTRACT_DEFAULT_TIMEOUT_S:g}), so that an example ignoring ILP_TIMEOUT_S hangs visibly")
     for index, fault in enumerate(spec["fault"], 1):
-        where = f"{path}: fault {index} ({fault.get('name', '?')})"
-        _known(fault, _FAULT_KEYS, {"name", "column", "auth_possible"}, where)
+        where = f"{path}: {entry_name('fault', index, fault, 'name')}"
         if fault["name"] not in STUB_FAULTS:
             raise FaultsError(f"{where}: name: not a fault of the stub; known: {', '.join(sorted(STUB_FAULTS))}")
         if fault.get("fault_delay", 0) > example_timeout / 2:
             raise FaultsError(f"{where}: fault_delay = {fault['fault_delay']}: more than half of example_timeout "
                               f"({example_timeout:g}): the example's wait would race the delay")
     return spec
-
-
-def _known(table: dict, allowed: set, required: set, where: str) -> None:
-    unknown, missing = sorted(set(table) - allowed), sorted(required - set(table))
-    if unknown or missing:
-        raise FaultsError(f"{where}: " + "; ".join(
-            ([f"unknown keys {unknown} (allowed: {sorted(allowed)})"] if unknown else [])
-            + ([f"missing keys {missing}"] if missing else [])))
 
 
 def run_faults(clients: list[Client], auth_db: Path, keys: dict, build_dir: Path, out: Path,
@@ -106,24 +111,20 @@ def _one(client: Client, fault: dict, spec: dict, auth_db: Path, keys: dict, bui
     return FaultResult(client, fault, outcome, run, evidence)
 
 
-def fault_arguments(fault: dict) -> list[str]:
-    """The `serve` arguments that start a stub with this fault."""
-    words = ["--fault", fault["name"]]
-    for key in ("fault_delay", "fault_rows"):
-        if key in fault:
-            words += ["--" + key.replace("_", "-"), str(fault[key])]
-    return words
-
-
 def fault_config(fault: dict) -> dict:
-    """The same as run_stub keyword arguments."""
+    """The run_stub keyword arguments that start a stub with this fault."""
     return {"fault": fault["name"], **{k: fault[k] for k in ("fault_delay", "fault_rows") if k in fault}}
 
 
-def classify(exit_code: int | None, stderr: str, description: str, conns: dict, fault: dict, max_error_lines: int,
-             rows: list[dict] | None) -> tuple[str, str]:
+def fault_arguments(fault: dict) -> list[str]:
+    """The same as `serve` arguments."""
+    return [word for key, value in fault_config(fault).items() for word in ("--" + key.replace("_", "-"), str(value))]
+
+
+def classify(exit_code: int | None, stderr: str, description: str, conns: dict[int, Connection], fault: dict,
+             max_error_lines: int, rows: list[dict] | None) -> tuple[str, str]:
     """The outcome of one run under a fault; `rows`, when known, must arrive intact on success."""
-    auths = [c["auth"] for c in conns.values() if "auth" in c]
+    auths = [c.auth for c in conns.values() if c.auth is not None]
     early = [a for a in auths if a.get("bytes_before_challenge")]
     if early:
         return "misbehaves", f"sent {early[0]['bytes_before_challenge']} bytes before the whole challenge arrived"
@@ -131,10 +132,10 @@ def classify(exit_code: int | None, stderr: str, description: str, conns: dict, 
         return "hangs", description
     if exit_code == 0:
         if fault["auth_possible"]:
-            accepted = [c for c in conns.values() if c.get("auth", {}).get("accepted")]
+            accepted = [c for c in conns.values() if c.accepted]
             if not accepted:
                 return "misbehaves", "exited 0 but the stub never accepted its handshake"
-            got = [{k: e[k] for k in ("table", "symbols", "columns", "timestamp")} for e in accepted[0]["rows"]]
+            got = [row_fields(e) for e in accepted[0].rows]
             problems = diff_rows(rows, got) if rows is not None else ([] if got else ["no row arrived"])
             if problems:
                 return "misbehaves", "exited 0 but rows were lost or altered: " + "; ".join(problems[:3])

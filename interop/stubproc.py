@@ -9,6 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
+from server_stub.records import Event, read_events
+
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
 
@@ -60,8 +62,9 @@ class StubProcess:
         if self.proc.returncode != 0:
             raise StubError(f"stub exited {self.proc.returncode}: {self.stderr}")
 
-    def events(self) -> list[dict]:
-        return [json.loads(line) for line in self.events_path.read_text("utf-8").split("\n") if line]
+    def events(self) -> list[Event]:
+        """Every event the stub wrote, each checked against its record (server_stub.records)."""
+        return list(read_events(self.events_path))
 
 
 def _readline_with_timeout(proc: subprocess.Popen, timeout: float) -> str:
@@ -70,22 +73,3 @@ def _readline_with_timeout(proc: subprocess.Popen, timeout: float) -> str:
     reader.start()
     reader.join(timeout)
     return result[0]
-
-
-def by_connection(events: list[dict]) -> dict[int, dict]:
-    """Events grouped per connection: {conn: {"connect": e, "auth": e, "rows": [...], "ilp_errors": [...], "close": e}}."""
-    conns: dict[int, dict] = {}
-    for event in events:
-        conn = event.get("conn")
-        if conn is None:
-            continue
-        entry = conns.setdefault(conn, {"rows": [], "ilp_errors": [], "events": []})
-        entry["events"].append(event)
-        kind = event["event"]
-        if kind == "row":
-            entry["rows"].append(event)
-        elif kind == "ilp_error":
-            entry["ilp_errors"].append(event)
-        else:
-            entry[kind] = event
-    return conns

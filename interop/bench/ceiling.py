@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
+
+from ..process import run
 
 SECONDS = 3
 TIMEOUT = 60.0
@@ -29,14 +30,11 @@ def openssl_verify_rate(seconds: int = SECONDS) -> dict:
     if openssl is None:
         raise CeilingError("`openssl` not found on PATH: the ceiling needs the openssl command line tool")
     cmd = [openssl, "speed", "-seconds", str(seconds), "ecdsap256"]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL,
-                              check=False)
-        version = subprocess.run([openssl, "version"], capture_output=True, text=True, timeout=10,
-                                 check=False).stdout.strip()
-    except subprocess.TimeoutExpired:
-        raise CeilingError(f"`{' '.join(cmd)}` did not finish within {TIMEOUT:.0f} s") from None
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CeilingError(f"`{' '.join(cmd)}` exited {proc.returncode}: {last}")
-    return {**parse_speed(proc.stdout), "version": version, "command": " ".join(cmd[1:]), "cores": 1}
+    speed = run(cmd, None, TIMEOUT)
+    if speed.exit_code is None:
+        raise CeilingError(f"`{' '.join(cmd)}` did not finish within {TIMEOUT:.0f} s")
+    if not speed.ok:
+        last = (speed.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CeilingError(f"`{' '.join(cmd)}` exited {speed.exit_code}: {last}")
+    version = run([openssl, "version"], None, 10).stdout.strip()
+    return {**parse_speed(speed.stdout), "version": version, "command": " ".join(cmd[1:]), "cores": 1}

@@ -27,30 +27,28 @@ import json
 import os
 import platform
 import re
-import signal
-import subprocess
 import sys
 import time
-import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from server_stub.events import encode
 from server_stub.keys import load_jwk
 from server_stub.loops import default_loop
+from server_stub.records import by_connection, read_events
 
-from ..questdb.launcher import QueryError, QuestDBProcess, pinned
+from ..datafile import Key, Table, load_toml
+from ..paths import AUTH_DB, BENCH_TARGETS, DEFAULT_BUILD_DIR, DEFAULT_JWK, REPO
+from ..process import run
+from ..questdb.launcher import QuestDBProcess, pinned
 from ..stubproc import StubProcess
 from . import ceiling, floor, profiling, report
 from .loadgen import PROBE_TABLE, RowStream, Signer, machine_busy_seconds, process_cpu_seconds, run_handshakes
 from .rows import TABLE, Payload, build_payload
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-KEYS = REPO / "interop" / "keys"
-AUTH_DB = KEYS / "auth.txt"
-JWK = KEYS / "testUser1.jwk.json"
-TARGETS = HERE / "targets.toml"
+TARGETS = Table({  # targets.toml: stated beside the figures, never asserted
+    "handshakes": Key(dict, table=Table({"vs_questdb": Key(float), "vs_openssl_verify": Key(float)})),
+    "rows": Key(dict, table=Table({"vs_questdb": Key(float), "per_second": Key(int)})),
+})
 PYINSTRUMENT = "pyinstrument==5.1.3"
 
 POLL_INTERVAL = 0.05  # QuestDB count() polls
@@ -66,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     (out / "events").mkdir(parents=True, exist_ok=True)
     # profiled_stub is started as `python -m interop.bench.profiled_stub`, from any working directory
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    targets = tomllib.loads(TARGETS.read_text("utf-8"))
-    jwk = load_jwk(JWK)
+    targets = load_targets()
+    jwk = load_jwk(DEFAULT_JWK)
     result: dict = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": _machine(),
@@ -114,9 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if errors else 0
 
 
+def load_targets(path: Path = BENCH_TARGETS) -> dict:
+    return load_toml(path, TARGETS)
+
+
 def _parse(argv):
     parser = argparse.ArgumentParser(prog="python -m interop.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--build-dir", type=Path, default=REPO / "build", help="writes BUILD_DIR/bench/bench.json")
+    parser.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR, help="writes BUILD_DIR/bench/bench.json")
     parser.add_argument("--workers", type=int, default=4, help="client processes for handshakes (default 4)")
     parser.add_argument("--warmup", type=float, default=3.0,
                         help="seconds of handshakes not counted (default 3: QuestDB's JIT needs them)")
@@ -152,13 +154,8 @@ def _part(errors: dict, name: str, function, *args):
 
 
 def _machine() -> dict:
-    java = None
-    try:
-        version = subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=30, check=False).stderr
-        found = re.search(r'version "([^"]+)"', version)
-        java = found.group(1) if found else None
-    except (OSError, subprocess.TimeoutExpired):
-        pass
+    found = re.search(r'version "([^"]+)"', run(["java", "-version"], None, 30).stderr)
+    java = found.group(1) if found else None
     return {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
             "java": java, "questdb": pinned()["version"], "stub_loop": default_loop()}
 
@@ -166,12 +163,8 @@ def _machine() -> dict:
 def _git() -> dict:
     """The commit measured, and whether the stub's source differs from it (figures move with the stub)."""
     def git(*args: str) -> str | None:
-        try:
-            proc = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=30,
-                                  check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return proc.stdout.strip() if proc.returncode == 0 else None
+        done = run(["git", "-C", str(REPO), *args], None, 30)
+        return done.stdout.strip() if done.ok else None
 
     status = git("status", "--porcelain", "--", "server_stub/src")
     return {"commit": git("rev-parse", "HEAD"), "stub_source_modified": None if status is None else bool(status)}
@@ -190,10 +183,10 @@ def _stub_handshakes(args, out: Path, jwk: dict) -> dict:
     with StubProcess(AUTH_DB, out / "events" / "stub-handshakes.jsonl") as stub:
         threads = _threads(stub.proc.pid)
         load = run_handshakes(stub.host, stub.port, jwk, args.workers, args.warmup, args.duration, stub.proc.pid)
-    events = stub.events()
-    auths = [e for e in events if e["event"] == "auth"]
-    accepted = sum(bool(a["accepted"]) for a in auths)
-    probes = sum(e["event"] == "row" and e["table"] == PROBE_TABLE for e in events)
+    conns = by_connection(stub.events()).values()
+    auths = [c.auth for c in conns if c.auth is not None]
+    accepted = sum(c.accepted for c in conns)
+    probes = sum(row["table"] == PROBE_TABLE for c in conns for row in c.rows)
     problems = _client_problems(load)
     if not len(auths) == accepted == load.total:
         reasons = sorted({a.get("reason_code") for a in auths if not a["accepted"]})
@@ -209,7 +202,8 @@ def _stub_handshakes(args, out: Path, jwk: dict) -> dict:
 
 def _questdb_handshakes(qdb: QuestDBProcess, args, jwk: dict) -> dict:
     load = run_handshakes(qdb.host, qdb.ilp_port, jwk, args.workers, args.warmup, args.duration, qdb.proc.pid)
-    stored = _wait_for_count(qdb, PROBE_TABLE, load.probes, PROBE_WAIT)
+    stored = qdb.wait_for_counts([PROBE_TABLE], at_least=load.probes, timeout=PROBE_WAIT,
+                                 interval=POLL_INTERVAL)[PROBE_TABLE]
     problems = _client_problems(load)
     if stored != load.probes:
         problems.append(f"{stored} probe rows stored after {PROBE_WAIT:.0f} s, {load.probes} sent")
@@ -261,13 +255,8 @@ def _stub_rows(args, out: Path, jwk: dict, payload: Payload, limit: float, stub:
     if not limited and recorded != payload.rows:
         problems.append(f"the stub closed after {recorded:,} of {payload.rows:,} rows (close: {close})")
     figures = {
-        "per_second": round(recorded / seconds, 1), "rows_done": recorded, "rows_sent_total": payload.rows,
-        "limited": limited, "limit_seconds": limit, "seconds": round(seconds, 3),
-        "send_seconds": None if stream.all_sent is None else round(stream.all_sent - stream.first_byte, 3),
-        "bytes_sent": stream.sent_bytes, "generator_cpu_seconds": round(generator_cpu, 2),
-        "server_cpu_cores": None if None in (cpu_from, cpu_to) else round((cpu_to - cpu_from) / seconds, 2),
-        "generator_cpu_cores": round(generator_cpu / seconds, 2),
-        "machine_busy_cores": round((machine_to - machine_from) / seconds, 2),
+        **_rows_figures(recorded, payload, stream, seconds, generator_cpu, (cpu_from, cpu_to), (machine_from, machine_to)),
+        "limited": limited, "limit_seconds": limit,
         "done_when": "the stub closed the connection after our end of stream (every row parsed and recorded)"
                      if not limited else f"time limit: the stub was stopped after {limit:g} s; its recorded rows",
         "problems": problems,
@@ -277,20 +266,31 @@ def _stub_rows(args, out: Path, jwk: dict, payload: Payload, limit: float, stub:
     return figures
 
 
+def _rows_figures(done: int, payload: Payload, stream: RowStream, seconds: float, generator_cpu: float,
+                  server_cpu: tuple, machine_busy: tuple) -> dict:
+    """What both rows parts measure; `server_cpu` and `machine_busy` are (from, to) readings around it."""
+    return {
+        "per_second": round(done / seconds, 1), "rows_done": done, "rows_sent_total": payload.rows,
+        "seconds": round(seconds, 3),
+        "send_seconds": None if stream.all_sent is None else round(stream.all_sent - stream.first_byte, 3),
+        "bytes_sent": stream.sent_bytes, "generator_cpu_seconds": round(generator_cpu, 2),
+        "server_cpu_cores": None if None in server_cpu else round((server_cpu[1] - server_cpu[0]) / seconds, 2),
+        "generator_cpu_cores": round(generator_cpu / seconds, 2),
+        "machine_busy_cores": round((machine_busy[1] - machine_busy[0]) / seconds, 2),
+    }
+
+
 def _scan_row_events(path: Path) -> tuple[int, dict | None, dict | None]:
-    """(row events, the first row event, the rows connection's close event), reading the file once."""
-    rows, first, closes = 0, None, []
-    # Each event's line starts with its "event" key as the stub encodes it: count without decoding.
-    row_prefix, close_prefix = encode({"event": "row"})[:-2], encode({"event": "close"})[:-2]
-    with open(path, "rb") as events:
-        for line in events:
-            if line.startswith(row_prefix):
-                rows += 1
-                if first is None:
-                    first = json.loads(line)
-            elif line.startswith(close_prefix):
-                closes.append(json.loads(line))
-    return rows, first, (closes[0] if closes else None)
+    """(row events, the first row event, the rows connection's close event), each event checked against
+    its record, reading the file once without keeping it in memory (after the measured window)."""
+    rows, first, close = 0, None, None
+    for event in read_events(path):
+        if event["event"] == "row":
+            rows += 1
+            first = first or event
+        elif event["event"] == "close" and close is None:
+            close = event
+    return rows, first, close
 
 
 def _questdb_rows(qdb: QuestDBProcess, args, jwk: dict, payload: Payload) -> dict:
@@ -298,14 +298,9 @@ def _questdb_rows(qdb: QuestDBProcess, args, jwk: dict, payload: Payload) -> dic
     stream = RowStream(qdb.host, qdb.ilp_port, Signer(jwk), payload.chunks, half_close=False)
     cpu_from, machine_from = process_cpu_seconds(pid), machine_busy_seconds()
     stream.start()
-    deadline = time.perf_counter() + args.questdb_rows_timeout
-    count, seen_at = 0, None
-    while time.perf_counter() < deadline:
-        count = _count(qdb, TABLE)
-        if count >= payload.rows:
-            seen_at = time.perf_counter()
-            break
-        time.sleep(POLL_INTERVAL)
+    count = qdb.wait_for_counts([TABLE], at_least=payload.rows, timeout=args.questdb_rows_timeout,
+                                interval=POLL_INTERVAL)[TABLE]
+    seen_at = time.perf_counter() if count >= payload.rows else None
     cpu_to, machine_to = process_cpu_seconds(pid), machine_busy_seconds()
     closed_by_server = stream.closed.is_set()
     generator_cpu = stream.finish()
@@ -316,34 +311,13 @@ def _questdb_rows(qdb: QuestDBProcess, args, jwk: dict, payload: Payload) -> dic
                         + (" (QuestDB closed the connection: see its log)" if closed_by_server else ""))
     seconds = seen_at - stream.first_byte
     figures = {
-        "per_second": round(count / seconds, 1), "rows_done": count, "rows_sent_total": payload.rows,
-        "limited": False, "seconds": round(seconds, 3),
-        "send_seconds": None if stream.all_sent is None else round(stream.all_sent - stream.first_byte, 3),
-        "bytes_sent": stream.sent_bytes, "generator_cpu_seconds": round(generator_cpu, 2),
-        "server_cpu_cores": None if None in (cpu_from, cpu_to) else round((cpu_to - cpu_from) / seconds, 2),
-        "generator_cpu_cores": round(generator_cpu / seconds, 2),
-        "machine_busy_cores": round((machine_to - machine_from) / seconds, 2),
+        **_rows_figures(count, payload, stream, seconds, generator_cpu, (cpu_from, cpu_to), (machine_from, machine_to)),
+        "limited": False,
         "done_when": f"`select count() from {TABLE}` over HTTP reached the total (polled every {POLL_INTERVAL} s)",
         "problems": problems,
     }
     print(f"rows questdb: {figures['per_second']:,.0f} rows/s ({count:,} rows in {seconds:.2f} s)", flush=True)
     return figures
-
-
-def _count(qdb: QuestDBProcess, table: str) -> int:
-    try:
-        return qdb.query(f"select count() from '{table}'")["dataset"][0][0]
-    except QueryError as error:
-        if "table does not exist" in error.text:
-            return 0
-        raise
-
-
-def _wait_for_count(qdb: QuestDBProcess, table: str, count: int, timeout: float) -> int:
-    deadline = time.monotonic() + timeout
-    while (seen := _count(qdb, table)) < count and time.monotonic() < deadline:
-        time.sleep(POLL_INTERVAL)
-    return seen
 
 
 def _floor(rows: int) -> dict:
@@ -423,21 +397,12 @@ def _profile(kind: str, args, out: Path, jwk: dict, payload: Payload) -> dict:
 def _interop(args, out: Path) -> dict:
     cmd = [sys.executable, "-m", "interop", "--build-dir", str(args.build_dir.resolve()), *args.interop_arg]
     log = out / "interop.log"
-    started = time.perf_counter()
-    with open(log, "wb") as output:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-        try:
-            code = proc.wait(args.interop_timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # its own session: the stubs and examples it started go too
-            proc.wait()
-            raise RuntimeError(f"`python -m interop` did not finish within {args.interop_timeout:g} s "
-                               f"(log: {log})") from None
-    seconds = time.perf_counter() - started
-    text = log.read_text("utf-8", "replace")
-    summary = re.findall(r"^interop: \d+ passed, \d+ failed.*$", text, re.MULTILINE)
-    figures = {"seconds": round(seconds, 1), "exit_code": code, "summary": summary[-1] if summary else None,
+    done = run(cmd, REPO, args.interop_timeout)  # its own process group: the stubs and examples it started go too
+    log.write_text(done.stdout + done.stderr, "utf-8")
+    if done.exit_code is None:
+        raise RuntimeError(f"`python -m interop` did not finish within {args.interop_timeout:g} s (log: {log})")
+    summary = re.findall(r"^interop: \d+ passed, \d+ failed.*$", done.stdout, re.MULTILINE)
+    figures = {"seconds": round(done.seconds, 1), "exit_code": done.exit_code, "summary": summary[-1] if summary else None,
                "command": " ".join(["python", *cmd[1:]]), "log": str(log)}
-    print(f"interop: {seconds:.1f} s wall, exit {code} ({figures['summary']})", flush=True)
+    print(f"interop: {done.seconds:.1f} s wall, exit {done.exit_code} ({figures['summary']})", flush=True)
     return figures

@@ -1,6 +1,9 @@
-"""The printed table (figures, then ratios against the targets) and the ratios themselves."""
+"""The printed table (figures, then ratios against the targets) and the ratios themselves; the columns
+are written by ../report.py."""
 
 from __future__ import annotations
+
+from ..report import table
 
 
 def ratios(result: dict, targets: dict) -> list[dict]:
@@ -10,7 +13,7 @@ def ratios(result: dict, targets: dict) -> list[dict]:
     verify = (result.get("openssl") or {}).get("verify_per_second")
     stub_rows, qdb_rows = _rate(rows.get("stub")), _rate(rows.get("questdb"))
     per_second = targets["rows"]["per_second"]
-    table = [
+    pairs = [
         ("stub / QuestDB handshakes/s", stub_hs, qdb_hs, targets["handshakes"]["vs_questdb"]),
         ("stub handshakes/s / OpenSSL verify/s (1 core)", stub_hs, verify, targets["handshakes"]["vs_openssl_verify"]),
         ("QuestDB handshakes/s / OpenSSL verify/s (1 core)", qdb_hs, verify, None),
@@ -24,7 +27,7 @@ def ratios(result: dict, targets: dict) -> list[dict]:
             "build_encode_rows_per_second"), per_second, None),
     ]
     out = []
-    for name, top, bottom, target in table:
+    for name, top, bottom, target in pairs:
         value = top / bottom if top is not None and bottom else None
         met = None if value is None or target is None else value >= target
         out.append({"name": name, "value": None if value is None else round(value, 4), "target": target, "met": met})
@@ -83,7 +86,7 @@ def render(result: dict) -> str:
     row("  load generator CPU (cores of 2)", lambda p: _num(p["generator_cpu_cores"]))
     row("  server CPU (cores)", lambda p: _num(p["server_cpu_cores"]))
     row("  whole machine busy (cores of 2)", _busy)
-    lines += _columns(grid)
+    lines.append(table(grid[0], grid[1:], rule=False))
     fl = result.get("floor")
     if fl:
         lines.append(f"ILP rows in-process, no network, 1 core: the stub's pipeline (split, parse, name rules, encode) "
@@ -106,7 +109,7 @@ def render(result: dict) -> str:
         ratio_grid.append([r["name"], "-" if r["value"] is None else f"{r['value']:.3f}",
                            "(context)" if r["target"] is None else f">= {r['target']:.2f}",
                            {True: "yes", False: "NO", None: "-"}[r["met"]]])
-    lines += _columns(ratio_grid)
+    lines.append(table(ratio_grid[0], ratio_grid[1:], rule=False))
     failures = [f"{name}: {error}" for name, error in result["errors"].items()]
     problems = [f"{where}: {p}" for where, part in _parts(result) for p in (part or {}).get("problems", [])]
     if failures or problems:
@@ -140,7 +143,3 @@ def _busy(part: dict) -> str:
 def _num(value) -> str:
     return "?" if value is None else f"{value:.2f}"
 
-
-def _columns(grid: list[list[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in grid) for i in range(len(grid[0]))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in grid]

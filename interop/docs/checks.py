@@ -21,15 +21,16 @@ import shutil
 import signal
 import stat
 import subprocess
-import tomllib
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from server_stub.authdb import KEY_TYPE, AuthFileError, decode_base64url, parse_auth_db
 from server_stub.client import Handshake, Key, authenticate
 from server_stub.running import run_stub
+
+from ..paths import DOCS_CONF_KEYS as DATA
+from .data import conf_keys as _data  # known_conf_keys.toml, checked against its schema
 
 __all__ = [
     "CheckResult",
@@ -44,7 +45,6 @@ __all__ = [
     "run_key_recipe",
 ]
 
-DATA = Path(__file__).resolve().parent / "known_conf_keys.toml"
 AUTH_DB_KEY = "line.tcp.auth.db.path"
 TOOLS = {"jose": "apt-get install jose", "jq": "apt-get install jq"}  # what the recipe needs, and the fix
 RECIPE_UMASK = 0o022  # the usual default: what a reader's shell has
@@ -59,11 +59,6 @@ class CheckResult:
     evidence: str  # first line: the summary; then what was checked and what was found
     notes: list[str] = field(default_factory=list)  # what a docs maintainer should know, even on PASS
     substitutions: list[str] = field(default_factory=list)  # "from -> to (why)", every change before running
-
-
-@cache
-def _data() -> dict:
-    return tomllib.loads(DATA.read_text("utf-8"))
 
 
 # --- the auth file -----------------------------------------------------------------------------------------

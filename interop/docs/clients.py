@@ -11,14 +11,15 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-DEPENDENCIES = tomllib.loads((HERE / "dependencies.toml").read_text("utf-8"))
+from ..paths import DOCS_SHIMS
+from ..process import Finished
+from ..process import run as run_process
+from .data import dependencies
+
 INSTALL_TIMEOUT = 600
 
 
@@ -34,35 +35,19 @@ class Prepared:
     env: dict = field(default_factory=dict)
 
 
-@dataclass
-class Finished:
-    cmd: list[str]
-    code: int | None  # None: killed by the timeout
-    out: str
-    err: str
-
-    @property
-    def ok(self) -> bool:
-        return self.code == 0
-
-    def evidence(self) -> str:
-        status = "killed by the timeout" if self.code is None else f"exit {self.code}"
-        return f"$ {' '.join(self.cmd)}\n{status}: {key_line(self.err or self.out)}"
-
-
 def run(cmd: list[str], cwd: Path, timeout: float, env: dict | None = None) -> Finished:
-    try:
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False,
-                              env=dict(os.environ, **(env or {})))
-        return Finished(cmd, proc.returncode, proc.stdout, proc.stderr)
-    except subprocess.TimeoutExpired as expired:
-        return Finished(cmd, None, _text(expired.stdout), _text(expired.stderr))
-    except FileNotFoundError:
-        return Finished(cmd, 127, "", f"{cmd[0]}: command not found")
+    """A reader's command: this process's environment, plus `env`."""
+    return run_process(cmd, cwd, timeout, dict(os.environ, **(env or {})))
 
 
-def _text(data) -> str:
-    return data.decode(errors="replace") if isinstance(data, bytes) else (data or "")
+def evidence(finished: Finished) -> str:
+    """The command and how it ended, with its error's key line."""
+    return f"{finished.command_line}\n{finished.status}: {key_line(output(finished))}"
+
+
+def output(finished: Finished) -> str:
+    """What a failed command said: its stderr, or its stdout when stderr is empty."""
+    return finished.stderr or finished.stdout
 
 
 _NOISE = re.compile(r"^\s*$|A complete log of this run|^npm (error|ERR!) (code|path|command|errno|syscall)\b|"
@@ -88,7 +73,7 @@ _ESM = re.compile(r"^\s*(import|export)\s", re.MULTILINE)
 def javascript_dependencies(code: str) -> list[str]:
     """npm packages a snippet requires or imports (node: built-ins and relative paths excluded)."""
     builtins = set(json.loads(run(["node", "-p", "JSON.stringify(require('module').builtinModules)"],
-                                  Path.cwd(), 30).out or "[]"))
+                                  Path.cwd(), 30).stdout or "[]"))
     packages = []
     for match in _REQUIRE.finditer(code):
         spec = match.group(1) or match.group(2)
@@ -109,7 +94,7 @@ def prepare_javascript(code: str, workdir: Path, replace_failing: bool = False) 
     (workdir / "package.json").write_text('{"private": true}\n')
     prepared = Prepared(["node", script.name], workdir)
     packages = javascript_dependencies(code)
-    replacements = DEPENDENCIES["javascript"]["replacements"]
+    replacements = dependencies()["javascript"]["replacements"]
     shimmed = [p for p in packages if replace_failing and p in replacements]
     to_install = [p for p in packages if p not in shimmed]
     if to_install:
@@ -120,14 +105,14 @@ def prepare_javascript(code: str, workdir: Path, replace_failing: bool = False) 
         manifest = workdir / "node_modules" / package / "package.json"
         prepared.versions[package] = json.loads(manifest.read_text())["version"]
     for package in shimmed:
-        shutil.copytree(HERE / "shims" / replacements[package]["shim"], workdir / "node_modules" / package)
+        shutil.copytree(DOCS_SHIMS / replacements[package]["shim"], workdir / "node_modules" / package)
         prepared.versions[package] = "replaced: " + replacements[package]["label"]
     return prepared
 
 
 def javascript_replacement(packages_failed: str) -> str | None:
     """The label of the declared replacement for a failed install, if there is one."""
-    for package, spec in DEPENDENCIES["javascript"]["replacements"].items():
+    for package, spec in dependencies()["javascript"]["replacements"].items():
         if package in packages_failed:
             return spec["label"]
     return None
@@ -152,7 +137,7 @@ def prepare_go(code: str, workdir: Path) -> Prepared:
         pinned = _pin_refused_modules(code, workdir, tidy)
         if not pinned:
             return _failed(prepared, "FAILS TO INSTALL", tidy, "go mod tidy")
-        prepared.notes.append(f"go mod tidy could not list the newest version ({key_line(tidy.err)}); "
+        prepared.notes.append(f"go mod tidy could not list the newest version ({key_line(tidy.stderr)}); "
                               f"used the declared {', '.join(pinned)} (dependencies.toml)")
         tidy = run(["go", "mod", "tidy"], workdir, INSTALL_TIMEOUT)
         if not tidy.ok:
@@ -166,9 +151,9 @@ def prepare_go(code: str, workdir: Path) -> Prepared:
 
 def _pin_refused_modules(code: str, workdir: Path, tidy: Finished) -> list[str]:
     pinned = []
-    for module, version in DEPENDENCIES["go"]["versions"].items():
+    for module, version in dependencies()["go"]["versions"].items():
         imported = any(path == module or path.startswith(module + "/") for path in _GO_IMPORT.findall(code))
-        refused = imported and module in tidy.err
+        refused = imported and module in tidy.stderr
         if refused and run(["go", "mod", "edit", f"-require={module}@{version}"], workdir, 60).ok:
             pinned.append(f"{module}@{version}")
     return pinned
@@ -190,7 +175,7 @@ def python_distributions(code: str) -> list[str]:
             names += [alias.name.split(".")[0] for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.append(node.module.split(".")[0])
-    mapping = DEPENDENCIES["python"]["distributions"]
+    mapping = dependencies()["python"]["distributions"]
     found = []
     for name in names:
         if name not in sys.stdlib_module_names and mapping.get(name, name) not in found:
@@ -226,7 +211,7 @@ def prepare_python(code: str, workdir: Path, venvs: Path, pins: dict | None = No
             return _failed(prepared, "FAILS TO INSTALL", done, f"pip install {' '.join(requirements)}")
     for dist in distributions:
         shown = run([str(python), "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"], workdir, 60)
-        prepared.versions[dist] = shown.out.strip()
+        prepared.versions[dist] = shown.stdout.strip()
     return prepared
 
 
@@ -234,7 +219,7 @@ def python_older_majors(dist: str, newest: str, python: str) -> list[str]:
     """The newest version of each major below `newest`'s, newest first, as `pip index versions`
     run by `python` (a snippet's venv interpreter, which has pip) lists them."""
     listed = run([python, "-m", "pip", "index", "versions", dist], Path.cwd(), 120)
-    match = re.search(r"Available versions: (.*)", listed.out)
+    match = re.search(r"Available versions: (.*)", listed.stdout)
     if not match:
         return []
     newest_major = _major(newest)
@@ -252,6 +237,6 @@ def _major(version: str) -> int:
 def _failed(prepared: Prepared, verdict: str, finished: Finished, step: str) -> Prepared:
     prepared.command = None
     prepared.verdict = verdict
-    prepared.detail = f"{step}: {key_line(finished.err or finished.out)}"
-    prepared.evidence = finished.evidence() + "\n" + "\n".join((finished.err or finished.out).strip().splitlines()[-12:])
+    prepared.detail = f"{step}: {key_line(output(finished))}"
+    prepared.evidence = evidence(finished) + "\n" + "\n".join(output(finished).strip().splitlines()[-12:])
     return prepared

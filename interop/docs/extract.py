@@ -118,6 +118,7 @@ def _dedent(line: str, indent: str) -> str:
 # --- JSX tabs ---------------------------------------------------------------------------------------------
 
 _TAG_START = re.compile(r"<(?P<close>/?)\s*(?P<name>TabItem|Tabs)(?=[\s/>]|$)")
+_TAG_OR_CODE = re.compile(r"[<`]")  # where a tag or an inline code span may start
 _MAX_PENDING_LINES = 60
 
 
@@ -157,14 +158,7 @@ def _jsx_attrs(body: str) -> dict[str, str]:
     attrs: dict[str, str] = {}
     i = 0
     name_re = re.compile(r"[A-Za-z_$][\w$:.-]*")
-    while i < len(body):
-        if body[i].isspace() or body[i] == "/":
-            i += 1
-            continue
-        m = name_re.match(body, i)
-        if not m:
-            i += 1
-            continue
+    while m := name_re.search(body, i):  # what is not a name (spaces, "/", stray characters) is skipped
         name, i = m.group(0), m.end()
         j = i
         while j < len(body) and body[j].isspace():
@@ -240,16 +234,13 @@ class _TabTracker:
 
     def _scan(self, text: str) -> None:
         pos = 0
-        while pos < len(text):
-            c = text[pos]
+        while found := _TAG_OR_CODE.search(text, pos):
+            pos, c = found.start(), found.group(0)
             if c == "`":                               # inline code: skip a matching backtick run on the line
                 run = len(text) - len(text[pos:].lstrip("`"))
                 n = run - pos
                 m = re.compile(rf"(?<!`)`{{{n}}}(?!`)").search(text, run)
                 pos = m.end() if m else run
-                continue
-            if c != "<":
-                pos += 1
                 continue
             m = _TAG_START.match(text, pos)
             if not m:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from server_stub.records import by_connection
+
 from server_stub import run_stub
 
 from ..robustness import SHORT, classify, fault_config, load_faults
-from ..stubproc import by_connection
-from .clients import run
+from .clients import evidence, run
 from .runner import PageResult
 
 RUNS = ("PASS", "FLAKY")  # verdicts of snippets that do run, and so can be run under a fault
@@ -43,4 +44,4 @@ def _one(prepared, fault: dict, spec: dict, auth_db: Path, port_config: dict) ->
         finished = run(prepared.command, prepared.cwd, spec["snippet_timeout"], prepared.env)
         stub.wait_for(lambda events: True, timeout=1)
     conns = by_connection(stub.events())
-    return classify(finished.code, finished.err, finished.evidence(), conns, fault, spec["max_error_lines"], None)
+    return classify(finished.exit_code, finished.stderr, evidence(finished), conns, fault, spec["max_error_lines"], None)

@@ -16,22 +16,23 @@ from pathlib import Path
 
 from server_stub import run_stub
 
-from ..build import REPO
+from ..datafile import DataFileError
+from ..paths import AUTH_DB, DEFAULT_BUILD_DIR, DEFAULT_JWK, DOCS_EXPECTATIONS, REPO
+from ..report import summary_line
+from ..robustness import load_faults
 from . import report
+from .data import conf_keys, dependencies, load_expectations, load_substitutions
 from .extract import extract_page
 from .faults import run_snippet_faults
 from .runner import DOCUMENTED_PORT, Context, check_page, documented_port_is_free, load_key
-
-KEYS = REPO / "interop" / "keys"
-EXPECTATIONS = REPO / "interop" / "docs_expectations.toml"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m interop.docs", description=__doc__.split("\n")[0])
     parser.add_argument("pages", nargs="*", type=Path, help="Markdown/MDX pages (default: ../shared/docs-pages/*)")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds of repetition per client snippet")
-    parser.add_argument("--expectations", type=Path, default=EXPECTATIONS)
-    parser.add_argument("--build-dir", type=Path, default=REPO / "build")
+    parser.add_argument("--expectations", type=Path, default=DOCS_EXPECTATIONS)
+    parser.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
     parser.add_argument("--no-faults", action="store_true",
                         help="skip running the snippets that work once more under each fault (reported only)")
     args = parser.parse_args(argv)
@@ -39,11 +40,18 @@ def main(argv: list[str] | None = None) -> int:
     pages = args.pages or _shared_pages()
     if not pages:
         print(f"docs: no page given and no {_shared_folder()} folder: nothing to check (skipped)")
-        print("docs: 0 passed, 0 failed")
+        print(summary_line("docs", 0, 0))
         return 0
     missing = [p for p in pages if not p.is_file()]
     if missing:
         print(f"docs: no such page: {', '.join(map(str, missing))}", file=sys.stderr)
+        return 2
+    try:  # every data file of the check, before any snippet runs
+        expectations = load_expectations(args.expectations)
+        for load in (load_substitutions, dependencies, conf_keys, load_faults):
+            load()
+    except DataFileError as error:
+        print(f"docs: {error}", file=sys.stderr)
         return 2
     out = args.build_dir.resolve() / "docs"
     _fresh_work_folder(out / "work")
@@ -51,18 +59,18 @@ def main(argv: list[str] | None = None) -> int:
 
     free = documented_port_is_free()
     port_config = {"port": DOCUMENTED_PORT, "also_hosts": ("::1",)} if free else {"port": 0}
-    with run_stub(KEYS / "auth.txt", **port_config) as stub:
+    with run_stub(AUTH_DB, **port_config) as stub:
         print(f"docs: stub on port {stub.port}" + ("" if free else " (9009 is busy: ports in snippets are substituted)"))
-        ctx = Context(stub, load_key(KEYS / "testUser1.jwk.json"), out / "work", args.budget, port_moved=not free)
+        ctx = Context(stub, load_key(DEFAULT_JWK), out / "work", args.budget, port_moved=not free)
         results = [check_page(extract_page(page), ctx) for page in pages]
     fault_rows, fault_columns, fault_notes = ([], [], []) if args.no_faults else \
-        run_snippet_faults(results, KEYS / "auth.txt", port_config)
+        run_snippet_faults(results, AUTH_DB, port_config)
 
-    lines = report.lines_for(results, report.load_expectations(args.expectations))
+    lines = report.lines_for(results, expectations)
     failed = sum(not ln.ok for ln in lines)
     summary = f"{len(pages)} pages, {len(lines)} verdicts in {time.perf_counter() - started:.0f} s (budget {args.budget:g} s per client snippet)"
     print()
-    print(report.table(lines))
+    print(report.verdict_table(lines))
     print()
     print(report.details(lines))
     print()
@@ -71,10 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         robustness = report.robustness(fault_rows, fault_columns, fault_notes)
         print(robustness)
         print()
-    report.write_markdown(out / "report.md", lines, summary, robustness)
-    report.write_junit(out / "junit.xml", lines)
+    report.write_report(out / "report.md", lines, summary, robustness)
+    report.write_junit_report(out / "junit.xml", lines)
     print(f"{summary}; report: {out / 'report.md'}, JUnit: {out / 'junit.xml'}")
-    print(f"docs: {len(lines) - failed} passed, {failed} failed")
+    print(summary_line("docs", len(lines) - failed, failed))
     return 1 if failed else 0
 
 

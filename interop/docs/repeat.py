@@ -7,8 +7,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from server_stub.records import Connection, by_connection
+
 from ..judge import p_missed
-from .clients import Finished, Prepared, run
+from ..process import Finished
+from .clients import Prepared, evidence, output, run
 
 RUN_TIMEOUT = 30.0  # one run of a snippet; a client that waits forever on a silent server is killed
 MAX_RUNS = 3000  # bounds the events kept in memory for a very fast snippet
@@ -18,7 +21,7 @@ SETTLE = 2.0  # seconds to wait for the stub to record the close of a run's conn
 @dataclass
 class Verdict:
     label: str  # "newest", "replacement" or "older major": which attempt this is
-    verdict: str  # PASS, FAILS TO INSTALL, FAILS TO BUILD, FAILS TO RUN, REJECTED, ROWS LOST, FLAKY, NOT RUNNABLE, SKIPPED
+    verdict: str  # one of data.VERDICTS
     detail: str = ""  # one line for the table
     evidence: str = ""
     versions: dict = field(default_factory=dict)
@@ -56,7 +59,7 @@ def repeat(label: str, prepared: Prepared, stub, budget: float, substitutions: l
         verdict.runs += 1
         conns = _connections(stub, before)
         for conn in conns.values():
-            auth = conn.get("auth")
+            auth = conn.auth
             if auth is None:
                 continue
             verdict.handshakes += 1
@@ -66,7 +69,7 @@ def repeat(label: str, prepared: Prepared, stub, budget: float, substitutions: l
                 verdict.hints.setdefault(auth["reason_code"], (auth["reason"], auth["hint"]))
             else:
                 accepted_conns += 1
-                if not conn["rows"] or conn["ilp_errors"]:
+                if not conn.rows or conn.ilp_errors:
                     rows_lost += 1
         if not finished.ok:
             failures.append(finished)
@@ -80,12 +83,12 @@ def _judge(verdict: Verdict, failures: list[Finished], last: Finished, rows_lost
     reasons = ", ".join(f"{code} x{count}" for code, count in verdict.reasons.most_common())
     if failures and len(failures) == verdict.runs:
         verdict.verdict = "FAILS TO RUN"
-        verdict.detail = _first_line(failures[0].evidence().splitlines()[-1], 160)
-        verdict.evidence = failures[0].evidence() + _output_tail(failures[0])
+        verdict.detail = _first_line(evidence(failures[0]).splitlines()[-1], 160)
+        verdict.evidence = evidence(failures[0]) + _output_tail(failures[0])
     elif n == 0:
         verdict.verdict = "FAILS TO RUN"
         verdict.detail = "the snippet never completed a handshake with the stub"
-        verdict.evidence = f"$ {' '.join(last.cmd)}\nexit {last.code} without a handshake; its output:" + _output_tail(last)
+        verdict.evidence = f"{last.command_line}\n{last.status} without a handshake; its output:" + _output_tail(last)
     elif k == n:
         verdict.verdict = "REJECTED"
         verdict.detail = f"all {n} handshakes rejected: {reasons}"
@@ -94,8 +97,8 @@ def _judge(verdict: Verdict, failures: list[Finished], last: Finished, rows_lost
         verdict.detail = f"{k} of {n} handshakes rejected: {reasons}"
     elif failures:
         verdict.verdict = "FLAKY"
-        verdict.detail = f"{len(failures)} of {verdict.runs} runs failed: {_first_line(failures[0].evidence(), 120)}"
-        verdict.evidence = failures[0].evidence() + _output_tail(failures[0])
+        verdict.detail = f"{len(failures)} of {verdict.runs} runs failed: {_first_line(evidence(failures[0]), 120)}"
+        verdict.evidence = evidence(failures[0]) + _output_tail(failures[0])
     elif rows_lost:
         verdict.verdict = "ROWS LOST"
         verdict.detail = f"{rows_lost} of {accepted_conns} accepted connections delivered no rows or a malformed line"
@@ -106,23 +109,13 @@ def _judge(verdict: Verdict, failures: list[Finished], last: Finished, rows_lost
     return verdict
 
 
-def _connections(stub, before: int) -> dict:
-    """The events of the connections opened since event number `before`, once all have closed."""
+def _connections(stub, before: int) -> dict[int, Connection]:
+    """The connections opened since event number `before`, once all have closed."""
     deadline = time.monotonic() + SETTLE
     while True:
-        events = stub.events()[before:]
-        conns: dict[int, dict] = {}
-        for event in events:
-            if "conn" in event:
-                entry = conns.setdefault(event["conn"], {"rows": [], "ilp_errors": []})
-                if event["event"] == "row":
-                    entry["rows"].append(event)
-                elif event["event"] == "ilp_error":
-                    entry["ilp_errors"].append(event)
-                else:
-                    entry[event["event"]] = event
-        if all("close" in c for c in conns.values()) or time.monotonic() > deadline:
-            return {n: c for n, c in conns.items() if "connect" in c}
+        conns = by_connection(stub.events()[before:])
+        if all(c.close is not None for c in conns.values()) or time.monotonic() > deadline:
+            return {n: c for n, c in conns.items() if c.connect is not None}
         time.sleep(0.01)
 
 
@@ -134,5 +127,5 @@ def _first_line(text: str, limit: int) -> str:
 def _output_tail(finished: Finished | None, lines: int = 8) -> str:
     if finished is None:
         return "(no output)"
-    tail = (finished.err or finished.out).strip().splitlines()[-lines:]
+    tail = output(finished).strip().splitlines()[-lines:]
     return "\n" + "\n".join(tail) if tail else "\n(no output)"

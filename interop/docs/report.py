@@ -1,12 +1,12 @@
-"""Expectations (data) against verdicts, and the report: terminal table, Markdown, JUnit XML."""
+"""Expectations (data.py loads them) against verdicts, and what the docs check reports: the table, the
+evidence, the robustness table, build/docs/report.md and build/docs/junit.xml (written by ../report.py)."""
 
 from __future__ import annotations
 
-import tomllib
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..report import JUnitCase, fenced, markdown_table, table, write_junit, write_markdown
 from .runner import PageResult
 
 HEADER = ["page", "#", "language", "tab", "attempt", "verdict", "expected", "detail"]
@@ -27,18 +27,6 @@ class Line:
     @property
     def ok(self) -> bool:
         return self.expected is None or self.verdict == "SKIPPED" or self.verdict == self.expected
-
-
-def load_expectations(path: Path | None) -> dict:
-    """{page name: {"no_runnable_snippet": bool, "snippets": {index: {label: verdict}}}}."""
-    if path is None or not path.exists():
-        return {}
-    pages = {}
-    for page in tomllib.loads(path.read_text("utf-8")).get("page", []):
-        snippets = {s["index"]: {k: v for k, v in s.items() if k not in ("index", "language", "why")}
-                    for s in page.get("snippet", [])}
-        pages[page["name"]] = {"no_runnable_snippet": page.get("no_runnable_snippet", False), "snippets": snippets}
-    return pages
 
 
 def lines_for(results: list[PageResult], expectations: dict) -> list[Line]:
@@ -72,13 +60,10 @@ def lines_for(results: list[PageResult], expectations: dict) -> list[Line]:
     return lines
 
 
-def table(lines: list[Line]) -> str:
-    rows = [[ln.page[:24], str(ln.index), ln.language, ln.tab, ln.label, ln.verdict,
-             "" if ln.expected is None else ("ok" if ln.ok else f"EXPECTED {ln.expected}"), ln.detail[:110]]
-            for ln in lines]
-    widths = [max(len(x) for x in col) for col in zip(HEADER, *rows)]
-    fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-    return "\n".join([fmt(HEADER), fmt(["-" * w for w in widths]), *map(fmt, rows)])
+def verdict_table(lines: list[Line]) -> str:
+    return table(HEADER, [[ln.page[:24], str(ln.index), ln.language, ln.tab, ln.label, ln.verdict,
+                           "" if ln.expected is None else ("ok" if ln.ok else f"EXPECTED {ln.expected}"),
+                           ln.detail[:110]] for ln in lines])
 
 
 def details(lines: list[Line]) -> str:
@@ -102,36 +87,23 @@ def details(lines: list[Line]) -> str:
 
 def robustness(rows: list[list[str]], columns: list[str], notes: list[str]) -> str:
     """The snippets that run, under each fault of faults.toml (reported; third-party code is not judged)."""
-    header = ["page", "#", "attempt", *columns]
-    widths = [max(len(x) for x in col) for col in zip(header, *rows)]
-    fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
     title = ("Robustness (each runnable snippet once against a stub that misbehaves on purpose; "
              "ok = survives, error = fails clearly):")
-    text = [title, fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows)]
-    return "\n".join(text + [f"  {n}" for n in notes])
+    return "\n".join([title, table(["page", "#", "attempt", *columns], rows), *[f"  {n}" for n in notes]])
 
 
-def write_markdown(path: Path, lines: list[Line], summary: str, robustness_text: str = "") -> None:
-    esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")
-    rows = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    rows += ["| " + " | ".join(esc(x) for x in (ln.page, ln.index, ln.language, ln.tab, ln.label, ln.verdict,
-                                                 "" if ln.expected is None else ("ok" if ln.ok else f"**{ln.expected}**"),
-                                                 ln.detail)) + " |" for ln in lines]
-    text = ["# Documentation snippets against the stub", "", summary, "", *rows, "", "## Evidence", "", "```",
-            details(lines), "```", ""]
+def write_report(path: Path, lines: list[Line], summary: str, robustness_text: str = "") -> None:
+    rows = [[ln.page, ln.index, ln.language, ln.tab, ln.label, ln.verdict,
+             "" if ln.expected is None else ("ok" if ln.ok else f"**{ln.expected}**"), ln.detail] for ln in lines]
+    blocks = [markdown_table(HEADER, rows), "## Evidence", fenced(details(lines))]
     if robustness_text:
-        text += ["## Under faults", "", "```", robustness_text, "```", ""]
-    path.write_text("\n".join(text), encoding="utf-8")
+        blocks += ["## Under faults", fenced(robustness_text)]
+    write_markdown(path, "Documentation snippets against the stub", summary, blocks)
 
 
-def write_junit(path: Path, lines: list[Line]) -> None:
-    suite = ET.Element("testsuite", name="docs")
-    for ln in lines:
-        case = ET.SubElement(suite, "testcase", classname=f"docs.{ln.page}", name=f"{ln.index}-{ln.language}-{ln.label}")
-        if not ln.ok:
-            ET.SubElement(case, "failure", message=f"{ln.verdict}, expected {ln.expected}").text = ln.detail
-        elif ln.verdict == "SKIPPED":
-            ET.SubElement(case, "skipped", message=ln.detail)
-    suite.set("tests", str(len(lines)))
-    suite.set("failures", str(sum(not ln.ok for ln in lines)))
-    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+def write_junit_report(path: Path, lines: list[Line]) -> None:
+    write_junit(path, "docs", [
+        JUnitCase(f"{ln.index}-{ln.language}-{ln.label}", f"docs.{ln.page}",
+                  failure=None if ln.ok else f"{ln.verdict}, expected {ln.expected}", details=ln.detail,
+                  skipped=ln.detail if ln.verdict == "SKIPPED" else None)
+        for ln in lines])

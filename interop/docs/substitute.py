@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import re
-import tomllib
-from pathlib import Path
 
-SUBSTITUTIONS = Path(__file__).resolve().parent / "substitutions.toml"
-
-
-def load_substitutions(path: Path = SUBSTITUTIONS) -> list[dict]:
-    return tomllib.loads(path.read_text("utf-8"))["substitution"]
+from .data import load_substitutions
 
 
 def substitute(code: str, language: str, values: dict, port_moved: bool,
@@ -18,7 +12,7 @@ def substitute(code: str, language: str, values: dict, port_moved: bool,
     """(changed code, ["'from' -> 'to' (why)", ...]) for the rules that apply and match."""
     applied = []
     for rule in rules if rules is not None else load_substitutions():
-        if language not in rule["languages"] or (rule.get("when") == "port_moved" and not port_moved):
+        if language not in rule["languages"] or (rule["when"] == "port_moved" and not port_moved):
             continue
         replacement = rule["replace"].format(**values)
         pattern = re.compile(rule["pattern"] if "pattern" in rule else re.escape(rule["find"]))

@@ -27,15 +27,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+from functools import cache
 from pathlib import Path
 
-CONFIG = Path(__file__).with_name("questdb.toml")
-PROJECT_AUTH_DB = Path(__file__).resolve().parents[1] / "keys" / "auth.txt"
+from ..datafile import Key, Table, load_toml
+from ..paths import AUTH_DB, QUESTDB_CONFIG
+from ..process import run
+
 M2_REPOSITORY = Path.home() / ".m2" / "repository"
 ARTIFACT_DIR = M2_REPOSITORY / "org" / "questdb" / "questdb"
 MAIN_MODULE = "io.questdb/io.questdb.ServerMain"
@@ -45,6 +47,8 @@ MVN_TIMEOUT = 600.0
 STOP_TIMEOUT = 30.0
 QUERY_TIMEOUT = 10.0
 POLL_INTERVAL = 0.1
+SETTLED_AFTER = 1.5  # counts unchanged this long: ingestion has caught up
+SETTLE_TIMEOUT = 15.0  # how long QuestDB may take to make ingested rows visible
 BIND_ATTEMPTS = 3  # free ports are picked before the JVM binds them: another process may win the race
 CLEAN_EXIT_CODES = (0, 128 + signal.SIGTERM)  # the JVM exits 143 after QuestDB's shutdown hook on SIGTERM
 
@@ -74,8 +78,16 @@ class QueryError(QuestDBError):
         self.text, self.sql, self.position = text, sql, position
 
 
-def pinned() -> dict:
-    return tomllib.loads(CONFIG.read_text("utf-8"))
+CONFIG = Table({
+    "version": Key(str),  # the org.questdb:questdb version run
+    "java_options": Key(list, []),  # JVM options before -p questdb.jar -m ...
+})
+
+
+@cache
+def pinned(path: Path = QUESTDB_CONFIG) -> dict:
+    """questdb.toml, checked."""
+    return load_toml(path, CONFIG)
 
 
 def ensure_jar(version: str | None = None) -> Path:
@@ -107,16 +119,14 @@ def _mvn_get(version: str, update: bool) -> None:
     artifact = f"org.questdb:questdb:{version}"
     cmd = [mvn, "-B", "-q", "-Dstyle.color=never", *(["-U"] if update else []), f"-Dmaven.repo.local={M2_REPOSITORY}",
            "dependency:get", f"-Dartifact={artifact}", "-Dtransitive=false"]
-    try:
-        # outside any project: a pom.xml in the working directory would be read
-        proc = subprocess.run(cmd, cwd=tempfile.gettempdir(), capture_output=True, text=True, timeout=MVN_TIMEOUT,
-                              check=False, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
+    # outside any project: a pom.xml in the working directory would be read
+    done = run(cmd, tempfile.gettempdir(), MVN_TIMEOUT)
+    if done.exit_code is None:
         raise QuestDBError(f"`mvn dependency:get -Dartifact={artifact}` did not finish within {MVN_TIMEOUT:.0f} s "
-                           f"(is Maven Central reachable?)") from None
-    if proc.returncode != 0:
+                           f"(is Maven Central reachable?)")
+    if not done.ok:
         raise QuestDBError(f"cannot fetch {artifact} with Maven (Maven Central unreachable, or no such version): "
-                           f"{_mvn_error(proc.stdout + proc.stderr)}")
+                           f"{_mvn_error(done.stdout + done.stderr)}")
 
 
 def _mvn_error(output: str) -> str:
@@ -217,7 +227,7 @@ class QuestDBProcess:
         }
         lines = ["# written by interop/questdb/launcher.py", f"# auth file: copy of {self.auth_db}"]
         (conf_dir / "server.conf").write_text("\n".join(lines + [f"{k}={v}" for k, v in conf.items()]) + "\n")
-        self.cmd = [java, *pinned().get("java_options", []), f"-XX:ErrorFile={self.log_dir}/hs_err_pid%p.log",
+        self.cmd = [java, *pinned()["java_options"], f"-XX:ErrorFile={self.log_dir}/hs_err_pid%p.log",
                     "-p", str(self.jar), "-m", MAIN_MODULE, "-d", str(self.root)]
         # QDB_* environment variables override server.conf keys: keep the configuration in one place.
         env = {k: v for k, v in os.environ.items() if not k.startswith("QDB_")}
@@ -309,27 +319,48 @@ class QuestDBProcess:
             raise QueryError(answer["error"], sql, answer.get("position"))
         return answer
 
-    def wait_for_rows(self, table: str, count: int, timeout: float = 30) -> dict:
-        """Poll `select * from 'table'` until it has at least `count` rows; the last result.
+    def counts(self, table: str, by: str | None = None) -> dict:
+        """{table: rows} (0 for a table that does not exist yet), or with `by` {value: rows} per value of
+        that column."""
+        quoted = "'{}'".format(table.replace("'", "''"))
+        try:
+            if by is None:
+                return {table: self.query(f"select count() from {quoted}")["dataset"][0][0]}
+            return dict(self.query(f'select "{by}", count() from {quoted}')["dataset"])
+        except QueryError as error:
+            if "table does not exist" not in error.text:
+                raise
+            return {table: 0} if by is None else {}
 
-        ILP rows become visible asynchronously (commit timer, then the WAL apply job). A table that
-        does not exist yet counts as 0 rows. Too few rows at the deadline: QuestDBError.
+    def wait_for_counts(self, tables: list[str], by: str | None = None, at_least: int | None = None,
+                        timeout: float = SETTLE_TIMEOUT, interval: float = POLL_INTERVAL) -> dict:
+        """The counts of `tables` (as `counts`, merged) once every one has reached `at_least`, or without
+        `at_least` once they have not changed for SETTLED_AFTER seconds; at the deadline, the last ones.
+
+        ILP rows become visible asynchronously (commit timer, then the WAL apply job), so a count read
+        once may be short: this is the one place that waits for them.
         """
-        sql = "select * from '{}'".format(table.replace("'", "''"))
         deadline = time.monotonic() + timeout
+        previous, unchanged_since = None, time.monotonic()
         while True:
-            try:
-                result = self.query(sql)
-            except QueryError as error:
-                if "table does not exist" not in error.text:
-                    raise
-                result = {"columns": [], "dataset": [], "count": 0}
-            if result.get("count", len(result.get("dataset", []))) >= count:
-                return result
-            if time.monotonic() >= deadline:
-                raise QuestDBError(f"table {table!r} has {result.get('count', 0)} rows after {timeout} s, "
-                                   f"expected {count}")
-            time.sleep(POLL_INTERVAL)
+            counts = {key: n for table in tables for key, n in self.counts(table, by).items()}
+            now = time.monotonic()
+            if at_least is not None and all(n >= at_least for n in counts.values()):
+                return counts
+            if counts != previous:
+                previous, unchanged_since = counts, now
+            elif at_least is None and now - unchanged_since > SETTLED_AFTER:
+                return counts
+            if now >= deadline:
+                return counts
+            time.sleep(interval)
+
+    def wait_for_rows(self, table: str, count: int, timeout: float = 30) -> dict:
+        """`select * from 'table'` once it has at least `count` rows; too few at the deadline: QuestDBError."""
+        seen = self.wait_for_counts([table], at_least=count, timeout=timeout)[table]
+        if seen < count:
+            raise QuestDBError(f"table {table!r} has {seen} rows after {timeout} s, expected {count}")
+        return self.query("select * from '{}'".format(table.replace("'", "''")))
 
 
 class _PortTaken(Exception):
@@ -365,7 +396,7 @@ def _java_error(stderr: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m interop.questdb.launcher", description=__doc__.split("\n")[0])
     parser.add_argument("--newest", action="store_true", help="print the newest 9.x version on Maven Central")
-    parser.add_argument("--auth-db", type=Path, default=PROJECT_AUTH_DB)
+    parser.add_argument("--auth-db", type=Path, default=AUTH_DB)
     parser.add_argument("--log-dir", type=Path, default=Path("build/questdb"))
     args = parser.parse_args(argv)
     try:

@@ -10,10 +10,11 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from ..build import REPO, build_environment
-from ..main import AUTH_DB, _private_copies
-from ..registry import RegistryError, load_registry, select_run
-from ..report import markdown, table
+from ..build import build_for
+from ..datafile import DataFileError
+from ..paths import AUTH_DB, DEFAULT_BUILD_DIR, private_key_copies
+from ..registry import select_run
+from ..report import markdown_table, summary_line, table, write_markdown
 from .launcher import QuestDBError, QuestDBProcess
 from .parity import ALLOWED_CONVERSIONS, cases_parity, example_parity
 
@@ -26,20 +27,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=20, help="connections per example (default %(default)s)")
     parser.add_argument("--defect-connections", type=int, default=1800,
                         help="connections for an anti-example, so its 1-in-128 defect shows (default %(default)s)")
-    parser.add_argument("--build-dir", type=Path, default=REPO / "build")
+    parser.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     out = args.build_dir.resolve() / "questdb"
     out.mkdir(parents=True, exist_ok=True)
     try:
-        registry = load_registry()
-        clients, run_negative = select_run(args.filters)
-    except RegistryError as error:
+        registry, clients, run_negative = select_run(args.filters)
+    except DataFileError as error:
         print(f"questdb: {error}", file=sys.stderr)
         return 2
-    keys = _private_copies(out / "keys")
-    for name in sorted({c.environment for c in clients}):
-        built = build_environment(registry.environments[name], args.build_dir.resolve())
+    keys = private_key_copies(out / "keys")
+    for name, built in build_for(clients, registry, args.build_dir.resolve()).items():
         if not built.ok:
             print(f"questdb: build of {name} failed:\n{built.failure}", file=sys.stderr)
             return 1
@@ -58,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             version = questdb.version
     except QuestDBError as error:
         print(f"questdb: {error}", file=sys.stderr)
-        print("questdb: 0 passed, 1 failed")
+        print(summary_line("questdb", 0, 1))
         return 1
 
     rows = [[r.kind, r.name, _side(r.stub), _side(r.questdb), "yes" if r.agree else "NO"] for r in results]
@@ -69,16 +68,15 @@ def main(argv: list[str] | None = None) -> int:
         for problem in r.problems:
             print(f"  {r.name}: {problem}")
     summary = f"QuestDB {version}, {len(results)} comparisons in {seconds:.0f} s"
-    (out / "parity.md").write_text("\n".join([
-        "# Stub and QuestDB side by side", "", summary, "", markdown(HEADER, rows), "",
-        "Conversions allowed when rows are read back from QuestDB:", "",
-        *[f"- {c}" for c in ALLOWED_CONVERSIONS], "",
-        *[f"- {r.name}: {p}" for r in results for p in r.problems]]) + "\n", encoding="utf-8")
+    problems = [f"- {r.name}: {p}" for r in results for p in r.problems]
+    write_markdown(out / "parity.md", "Stub and QuestDB side by side", summary, [
+        markdown_table(HEADER, rows), "Conversions allowed when rows are read back from QuestDB:",
+        "\n".join(f"- {c}" for c in ALLOWED_CONVERSIONS), *(["\n".join(problems)] if problems else [])])
     (out / "parity.json").write_text(json.dumps({"questdb": version, "seconds": round(seconds, 1),
                                                  "results": [asdict(r) for r in results]}, indent=1))
     agree = sum(r.agree for r in results)
     print(f"\n{summary}; logs and parity.md in {out}")
-    print(f"questdb: {agree} passed, {len(results) - agree} failed")
+    print(summary_line("questdb", agree, len(results) - agree))
     return 0 if agree == len(results) else 1
 
 

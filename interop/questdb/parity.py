@@ -9,26 +9,23 @@ not, whether the server closes the connection, and how many rows arrive.
 from __future__ import annotations
 
 import socket
-import time
-import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from server_stub.keys import load_jwk
+from server_stub.records import by_connection, by_peer
 
+from ..cases import load_cases
 from ..fixture import expected_for
 from ..judge import judge_client
 from ..refsigner import run_case
 from ..run_example import run_example
-from ..stubproc import StubProcess, by_connection
-from .launcher import QueryError, QuestDBProcess
+from ..stubproc import StubProcess
+from .launcher import QuestDBProcess
 
-HERE = Path(__file__).resolve().parent
-CASES = HERE.parent / "negative_cases.toml"
 PROBE_TABLE = "parity"  # the row a case sends with its handshake
 AFTER_TABLE = "parity_after"  # one row sent after the handshake: tells "accepted" from "left open"
-SETTLE_SECONDS = 15.0  # how long QuestDB may take to make ingested rows visible
 
 
 @dataclass
@@ -57,24 +54,23 @@ class Parity:
 # --- the negative matrix ---------------------------------------------------------------------------
 
 def cases_parity(keys: dict, stub_auth: Path, out: Path, questdb: QuestDBProcess) -> list[Parity]:
-    cases = tomllib.loads(CASES.read_text("utf-8"))["case"]
+    cases = load_cases()
     keys = {kid: load_jwk(path) for kid, path in keys.items()}
     with StubProcess(stub_auth, out / "events" / "parity-cases.jsonl") as stub:
         stub_wire = [_play(stub.host, stub.port, keys, case) for case in cases]
-    conn_of = {e["peer"]: e["conn"] for e in stub.events() if e["event"] == "connect"}
-    stub_conns = by_connection(stub.events())
+    stub_conns = by_peer(by_connection(stub.events()))
     questdb_wire = [_play(questdb.host, questdb.ilp_port, keys, case) for case in cases]
-    accepted_rows = _counts_by_case(questdb, AFTER_TABLE, cases)
-    probe_rows = _counts_by_case(questdb, PROBE_TABLE, cases)
+    accepted_rows = questdb.wait_for_counts([AFTER_TABLE], by="case")
+    probe_rows = questdb.wait_for_counts([PROBE_TABLE], by="case")
     results = []
     for case, s_wire, q_wire in zip(cases, stub_wire, questdb_wire, strict=True):
-        conn = stub_conns.get(conn_of.get(s_wire.local_peer), {})
-        auth = conn.get("auth", {})
+        conn = stub_conns.get(s_wire.local_peer)
+        auth = (conn.auth if conn else None) or {}
         stub_side = Side(
             accepted=bool(auth.get("accepted")),
             # The stub always closes a rejected connection; the event says where QuestDB would not.
             closes=not auth.get("accepted") and auth.get("real_server_closes", True),
-            rows=sum(r["table"] == PROBE_TABLE for r in conn.get("rows", [])),
+            rows=sum(r["table"] == PROBE_TABLE for r in conn.rows) if conn else 0,
             detail=auth.get("reason_code") or "accepted")
         questdb_side = Side(
             accepted=accepted_rows.get(case["id"], 0) > 0,
@@ -99,24 +95,6 @@ def _play(host: str, port: int, keys: dict, case: dict):
     return run_case(host, port, keys, case, probe, after=after)
 
 
-def _counts_by_case(questdb: QuestDBProcess, table: str, cases: list[dict]) -> dict:
-    """{case id: rows} once the count has stopped changing (ingestion is asynchronous)."""
-    previous, stable_since, deadline = None, time.monotonic(), time.monotonic() + SETTLE_SECONDS
-    while True:
-        try:
-            counts = {row[0]: row[1] for row in questdb.query(
-                f"select \"case\", count() from '{table}'")["dataset"]}
-        except QueryError as error:
-            if "does not exist" not in error.text:
-                raise
-            counts = {}
-        if counts != previous:
-            previous, stable_since = counts, time.monotonic()
-        elif time.monotonic() - stable_since > 1.5 or time.monotonic() > deadline:
-            return counts
-        time.sleep(0.2)
-
-
 # --- the examples ------------------------------------------------------------------------------------
 
 def example_parity(client, connections: int, keys: dict, auth: Path, build_dir: Path, out: Path,
@@ -134,7 +112,7 @@ def example_parity(client, connections: int, keys: dict, auth: Path, build_dir: 
         questdb.query("drop table if exists '{}'".format(table.replace("'", "''")))
     q_run = run_example(client, build_dir, questdb.host, questdb.ilp_port, keys[client.key], connections,
                         timeout=60 + 0.1 * connections)
-    counts = _settled_counts(questdb, tables)
+    counts = questdb.wait_for_counts(tables)
     per_connection = {t: sum(r["table"] == t for r in expected) for t in tables}
     accepted = min(counts[t] // per_connection[t] for t in tables)
     questdb_side = Side(accepted, rows=sum(counts.values()),
@@ -146,24 +124,6 @@ def example_parity(client, connections: int, keys: dict, auth: Path, build_dir: 
         questdb_side.accepted = "defect seen" if accepted < connections else "no defect"
         stub_side.rows = questdb_side.rows = 0
     return Parity("example", client.id, stub_side, questdb_side, problems)
-
-
-def _settled_counts(questdb: QuestDBProcess, tables: list[str]) -> dict:
-    previous, stable_since, deadline = None, time.monotonic(), time.monotonic() + SETTLE_SECONDS
-    while True:
-        counts = {}
-        for table in tables:
-            try:
-                counts[table] = questdb.query("select count() from '{}'".format(table.replace("'", "''")))["dataset"][0][0]
-            except QueryError as error:
-                if "does not exist" not in error.text:
-                    raise
-                counts[table] = 0
-        if counts != previous:
-            previous, stable_since = counts, time.monotonic()
-        elif time.monotonic() - stable_since > 1.5 or time.monotonic() > deadline:
-            return counts
-        time.sleep(0.2)
 
 
 # How QuestDB stores what ILP sends, and therefore what reading it back may differ in. Every other

@@ -9,9 +9,9 @@ import textwrap
 
 import pytest
 
-from interop.build import REPO
 from interop.docs.clients import javascript_dependencies, key_line, python_distributions
 from interop.docs.substitute import substitute
+from interop.paths import REPO
 
 VALUES = {"kid": "testUser1", "d": "D", "x": "X", "y": "Y", "port": 4242}
 

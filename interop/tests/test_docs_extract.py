@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from interop.docs.extract import NO_FENCES_REASON, SCRAPED_REASON, Page, Snippet, extract_page, extract_text
+from interop.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("ILP_SHARED_DIR", REPO.parent / "shared"))
 PAGES = SHARED / "docs-pages"
 

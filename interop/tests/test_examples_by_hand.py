@@ -11,18 +11,16 @@ import sys
 
 import pytest
 
-from interop.build import REPO
-from interop.fixture import diff_rows, expected_rows, load_rows
+from interop.fixture import diff_rows, expected_rows, load_rows, row_fields
+from interop.paths import AUTH_DB, DEFAULT_JWK, REPO, ROWS
 from server_stub import run_stub
 
 EXAMPLE = REPO / "python" / "raw_p1363.py"
-AUTH_DB = REPO / "interop" / "keys" / "auth.txt"
 
 
 def _by_hand(port: int, **variables: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ILP_")}
-    env.update(ILP_HOST="127.0.0.1", ILP_PORT=str(port), ILP_KEY=str(REPO / "interop/keys/testUser1.jwk.json"),
-               ILP_ROWS=str(REPO / "interop/rows.jsonl"), **variables)
+    env.update(ILP_HOST="127.0.0.1", ILP_PORT=str(port), ILP_KEY=str(DEFAULT_JWK), ILP_ROWS=str(ROWS), **variables)
     return subprocess.run([sys.executable, str(EXAMPLE)], env=env, capture_output=True, text=True, timeout=60,
                           check=False)
 
@@ -35,7 +33,7 @@ def test_the_raw_example_authenticates_and_delivers_its_rows_by_hand():
         assert [(a["accepted"], a["encoding"]) for a in auths] == [(True, "p1363")] * 3
         rows = stub.wait_for_rows(3 * len(load_rows()))
     for conn in (1, 2, 3):
-        got = [{k: r[k] for k in ("table", "symbols", "columns", "timestamp")} for r in rows if r["conn"] == conn]
+        got = [row_fields(r) for r in rows if r["conn"] == conn]
         assert diff_rows(expected_rows(load_rows()), got) == []
 
 

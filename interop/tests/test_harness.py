@@ -7,11 +7,12 @@ import json
 import subprocess
 import sys
 
-from interop.build import REPO
 from interop.fixture import expected_rows, load_rows
 from interop.judge import judge_client, p_missed
+from interop.paths import REPO
+from interop.process import Finished
 from interop.registry import Client
-from interop.run_example import RunResult, run_example
+from interop.run_example import run_example
 
 
 def test_p_missed_matches_the_issue_threshold():
@@ -46,7 +47,7 @@ def _events(n: int, rows: list[dict], encoding="p1363", accepted=True, reason_co
     return events
 
 
-RUN_OK = RunResult(["x"], 0, "", "", 0.1, 10)
+RUN_OK = Finished(["x"], 0, "", "", 0.1, 10)
 ROWS = expected_rows(load_rows())
 
 
@@ -63,7 +64,7 @@ def test_judge_fails_on_wrong_encoding_altered_rows_missing_handshakes_and_exit_
     assert not result.passed and "'count' = 43" in result.failures[0]
     assert "stub events of that connection" in result.failures[0]
     assert not judge_client(_client(), 4, RUN_OK, _events(3, ROWS), ROWS).passed
-    crashed = RunResult(["x"], 1, "", "boom", 0.1, 10)
+    crashed = Finished(["x"], 1, "", "boom", 0.1, 10)
     result = judge_client(_client(), 3, crashed, _events(3, ROWS), ROWS)
     assert not result.passed and "boom" in result.failures[-1]
 

@@ -4,20 +4,20 @@ the server itself, and the parity module's value comparison."""
 from __future__ import annotations
 
 import shutil
-import tomllib
 
 import pytest
 from server_stub.keys import load_jwk
 
-from interop.main import AUTH_DB
+from interop.cases import load_cases
+from interop.paths import AUTH_DB, KEYS
 from interop.questdb import parity
 from interop.questdb.launcher import QuestDBProcess
 from interop.refsigner import run_case
 
 NEEDS_QUESTDB = pytest.mark.skipif(shutil.which("java") is None or shutil.which("mvn") is None,
                                    reason="the real QuestDB server needs `java` (17+) and `mvn` on PATH")
-KEYS = {kid: load_jwk(AUTH_DB.parent / f"{kid}.jwk.json") for kid in ("testUser1", "testUser2")}
-CASES = {c["id"]: c for c in tomllib.loads(parity.CASES.read_text())["case"]}
+JWKS = {kid: load_jwk(KEYS / f"{kid}.jwk.json") for kid in ("testUser1", "testUser2")}
+CASES = {c["id"]: c for c in load_cases()}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def questdb(tmp_path_factory):
 @pytest.mark.parametrize("case", ["url-safe-base64", "crlf-signature"])
 def test_questdb_leaves_a_known_key_with_bad_base64_open(questdb, case):
     """server_stub/PROTOCOL.md section 4: the decode error escapes the handler, no close."""
-    wire = run_case(questdb.host, questdb.ilp_port, KEYS, CASES[case], ["pinned x=1i"])
+    wire = run_case(questdb.host, questdb.ilp_port, JWKS, CASES[case], ["pinned x=1i"])
     assert wire.challenge_received and not wire.closed_by_server
     assert "invalid base64" in questdb.log_text()
 
@@ -38,7 +38,7 @@ def test_questdb_leaves_a_known_key_with_bad_base64_open(questdb, case):
 @NEEDS_QUESTDB
 def test_questdb_closes_an_unknown_key_id_with_bad_base64(questdb):
     unknown = dict(CASES["url-safe-base64"], kid="nobody", key="testUser1")
-    assert run_case(questdb.host, questdb.ilp_port, KEYS, unknown, ["pinned x=1i"]).closed_by_server
+    assert run_case(questdb.host, questdb.ilp_port, JWKS, unknown, ["pinned x=1i"]).closed_by_server
 
 
 @NEEDS_QUESTDB
@@ -47,7 +47,7 @@ def test_questdb_accepts_der_integers_without_their_sign_byte(questdb):
     byte verifies, and the rows are stored (the stub rejects it today: server_stub/PROTOCOL.md section 8)."""
     case = {"id": "der-unsigned", "signature": "der-unsigned"}
     for attempt in range(3):  # three fresh challenges, three signatures with a missing sign byte
-        wire = run_case(questdb.host, questdb.ilp_port, KEYS, case, [f"der_unsigned attempt={attempt}i"])
+        wire = run_case(questdb.host, questdb.ilp_port, JWKS, case, [f"der_unsigned attempt={attempt}i"])
         assert wire.challenge_received and not wire.closed_by_server
     assert questdb.wait_for_rows("der_unsigned", 3)["count"] == 3
 
@@ -57,7 +57,7 @@ def test_questdb_drops_the_connection_at_a_table_name_it_refuses(questdb):
     """ILP escapes the comma, QuestDB refuses the name and disconnects: the rows after it are lost."""
     case = CASES["padded-raw"]
     lines = ["names_before x=1i", "a\\,b x=1i", "names_after x=1i"]
-    run_case(questdb.host, questdb.ilp_port, KEYS, case, lines)
+    run_case(questdb.host, questdb.ilp_port, JWKS, case, lines)
     assert questdb.wait_for_rows("names_before", 1)["count"] == 1
     assert "invalid table name" in questdb.log_text()
     assert questdb.query("select count() from tables() where table_name = 'names_after'")["dataset"][0][0] == 0

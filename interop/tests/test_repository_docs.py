@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from interop.paths import REPO
+
 PROTOCOL = REPO / "server_stub" / "PROTOCOL.md"
 TOP_FOLDERS = ("server_stub", "interop", "python", "node", "go", ".ci")
 TEXT_SUFFIXES = {".md", ".py", ".go", ".mjs", ".js", ".toml", ".txt", ".cfg", ".ini", ""}

@@ -1,0 +1,45 @@
+"""Where everything the harness reads lives, defined once for every entry point (interop, docs,
+questdb, bench) and their tests; and the test keys as private copies."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+INTEROP = REPO / "interop"
+DEFAULT_BUILD_DIR = REPO / "build"
+
+KEYS = INTEROP / "keys"  # public TEST keys (*.jwk.json) and the auth file that lists them
+AUTH_DB = KEYS / "auth.txt"
+DEFAULT_KID = "testUser1"  # the documentation's key id, the one every example authenticates with by default
+DEFAULT_JWK = KEYS / f"{DEFAULT_KID}.jwk.json"
+
+ROWS = INTEROP / "rows.jsonl"  # the rows fixture (contract 3)
+REGISTRY = INTEROP / "clients.toml"  # the client registry (contract 4)
+NEGATIVE_CASES = INTEROP / "negative_cases.toml"
+FAULTS = INTEROP / "faults.toml"
+
+DOCS = INTEROP / "docs"
+DOCS_EXPECTATIONS = INTEROP / "docs_expectations.toml"
+DOCS_SUBSTITUTIONS = DOCS / "substitutions.toml"
+DOCS_DEPENDENCIES = DOCS / "dependencies.toml"
+DOCS_CONF_KEYS = DOCS / "known_conf_keys.toml"
+DOCS_SHIMS = DOCS / "shims"
+
+QUESTDB_CONFIG = INTEROP / "questdb" / "questdb.toml"
+BENCH_TARGETS = INTEROP / "bench" / "targets.toml"
+
+
+def private_key_copies(folder: Path) -> dict[str, Path]:
+    """{key id: path}: every test key of KEYS copied into `folder` with mode 0600 (they are private
+    keys, even if public test vectors)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = {}
+    for source in sorted(KEYS.glob("*.jwk.json")):
+        target = folder / source.name
+        target.unlink(missing_ok=True)
+        shutil.copyfile(source, target)
+        target.chmod(0o600)
+        copies[source.name.removesuffix(".jwk.json")] = target
+    return copies
