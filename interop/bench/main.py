@@ -321,7 +321,6 @@ def _questdb_rows(qdb: QuestDBProcess, args, jwk: dict, payload: Payload) -> dic
 
 
 def _floor(rows: int) -> dict:
-    print("floor ...", flush=True)
     figures = floor.measure(rows)
     print(f"floor: in-process, the stub's row pipeline {figures['pipeline_rows_per_second']:,} rows/s; building and "
           f"encoding the row event alone {figures['build_encode_rows_per_second']:,} rows/s", flush=True)
