@@ -23,7 +23,7 @@ from .paths import AUTH_DB, DEFAULT_BUILD_DIR, private_key_copies
 from .refsigner import run_case
 from .registry import select_run
 from .report import summary_line, table
-from .robustness import run_faults
+from .robustness import load_faults, run_faults
 from .run_example import run_example
 from .stubproc import StubError, StubProcess
 
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         registry, clients, run_negative = select_run(args.filters)
         cases = load_cases() if run_negative else []
+        faults = None if args.no_faults else load_faults()
         fixture = load_rows()
     except DataFileError as error:
         print(f"interop: {error}", file=sys.stderr)
@@ -61,10 +62,10 @@ def main(argv: list[str] | None = None) -> int:
             setup_failures.append(f"{client.id}: {error}")
 
     fault_results = []
-    if client_results and not args.no_faults:
+    if client_results and faults:
         ran = [r.client for r in client_results]
         print(f"run faults: {len(ran)} examples x each fault of faults.toml ...", flush=True)
-        fault_results = run_faults(ran, AUTH_DB, keys, args.build_dir.resolve(), out)
+        fault_results = run_faults(ran, faults, AUTH_DB, keys, args.build_dir.resolve(), out)
 
     case_results: list[CaseResult] = []
     if run_negative:

@@ -87,10 +87,10 @@ def load_faults(path: Path = FAULTS) -> dict:
     return spec
 
 
-def run_faults(clients: list[Client], auth_db: Path, keys: dict, build_dir: Path, out: Path,
+def run_faults(clients: list[Client], spec: dict, auth_db: Path, keys: dict, build_dir: Path, out: Path,
                workers: int = 4) -> list[FaultResult]:
-    """Each client once under each fault, `workers` runs at a time (most of them wait on timeouts)."""
-    spec = load_faults()
+    """Each client once under each fault of `spec` (load_faults), `workers` runs at a time (most of them
+    wait on timeouts)."""
     jobs = [(client, fault) for client in clients for fault in spec["fault"]]
     with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(lambda job: _one(*job, spec, auth_db, keys, build_dir, out), jobs))

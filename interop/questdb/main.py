@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..build import build_for
+from ..cases import load_cases
 from ..datafile import DataFileError
 from ..paths import AUTH_DB, DEFAULT_BUILD_DIR, private_key_copies
 from ..registry import select_run
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     try:
         registry, clients, run_negative = select_run(args.filters)
+        cases = load_cases() if run_negative else []
     except DataFileError as error:
         print(f"questdb: {error}", file=sys.stderr)
         return 2
@@ -48,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         with QuestDBProcess(AUTH_DB, out / "log") as questdb:
             print(f"questdb: QuestDB {questdb.version} up in {questdb.startup_seconds:.1f} s "
                   f"(ILP {questdb.ilp_port}, HTTP {questdb.http_port})", flush=True)
-            if run_negative:
-                results += cases_parity(keys, AUTH_DB, out, questdb)
+            if cases:
+                results += cases_parity(cases, keys, AUTH_DB, out, questdb)
             for client in clients:
                 n = args.defect_connections if client.expect == "defective" else args.connections
                 print(f"questdb: {client.id} ({n} connections) ...", flush=True)

@@ -16,7 +16,6 @@ from pathlib import Path
 from server_stub.keys import load_jwk
 from server_stub.records import by_connection, by_peer
 
-from ..cases import load_cases
 from ..fixture import expected_for
 from ..judge import judge_client
 from ..refsigner import run_case
@@ -53,8 +52,8 @@ class Parity:
 
 # --- the negative matrix ---------------------------------------------------------------------------
 
-def cases_parity(keys: dict, stub_auth: Path, out: Path, questdb: QuestDBProcess) -> list[Parity]:
-    cases = load_cases()
+def cases_parity(cases: list[dict], keys: dict, stub_auth: Path, out: Path, questdb: QuestDBProcess) -> list[Parity]:
+    """Each negative case (cases.load_cases) played against the stub and against QuestDB."""
     keys = {kid: load_jwk(path) for kid, path in keys.items()}
     with StubProcess(stub_auth, out / "events" / "parity-cases.jsonl") as stub:
         stub_wire = [_play(stub.host, stub.port, keys, case) for case in cases]
