@@ -4,6 +4,8 @@ robustness column can turn into a race between a fault's delay and the example's
 from __future__ import annotations
 
 import pytest
+from server_stub.faults import FAULTS as STUB_FAULTS
+from server_stub.faults import PARAMETERS
 
 from interop.robustness import CONTRACT_DEFAULT_TIMEOUT_S, FAULTS, FaultsError, load_faults
 
@@ -13,6 +15,15 @@ def test_the_file_keeps_its_rules():
     assert spec["example_timeout"] + 3 <= spec["timeout"] < CONTRACT_DEFAULT_TIMEOUT_S
     assert all(f.get("fault_delay", 0) <= spec["example_timeout"] / 2 for f in spec["fault"])
     assert {f["column"] for f in spec["fault"]} >= {"pieces", "delayed", "no chal."}
+
+
+def test_every_fault_of_the_file_is_in_the_stubs_registry_with_only_the_parameters_it_declares():
+    for fault in load_faults()["fault"]:
+        assert fault["name"] in STUB_FAULTS, f"{fault['name']}: not in server_stub.faults.FAULTS"
+        settings = {key for key in fault if key.startswith("fault_")}
+        assert settings <= set(PARAMETERS), f"{fault['name']}: {sorted(settings - set(PARAMETERS))} are no parameters"
+        assert settings <= set(STUB_FAULTS[fault["name"]].parameters), \
+            f"{fault['name']}: sets {sorted(settings)} but declares {list(STUB_FAULTS[fault['name']].parameters)}"
 
 
 def _edited(tmp_path, old: str, new: str):

@@ -1,5 +1,6 @@
-"""Robustness under load and abuse: many idle connections, a million rows, SIGTERM mid-stream, and
-100,000 fuzz inputs straight into the protocol objects.
+"""Robustness under load and abuse: many idle connections, a million rows, SIGTERM mid-stream,
+100,000 fuzz inputs straight into the ILP stream and the connection's machine (no socket), and the
+adapter's pause of a busy stream.
 
 Every test prints what it measured (run with `-s` to see it). The socket tests drive
 `python -m server_stub serve` as a subprocess, as other tools script it, and every wait is bounded.
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import io
 import json
 import random
 import resource
@@ -28,15 +28,17 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from driving import Driven
 from wire import TIMEOUT, b64, connect, raw_signature, read_line
 
 from server_stub import names
 from server_stub.authdb import load_auth_db
-from server_stub.events import EventLog
+from server_stub.events import EventLog, encode
 from server_stub.ilp import IlpStream, format_row, parse_line
 from server_stub.keys import private_key_from_jwk
+from server_stub.machine import CHALLENGE_BYTES, Limits, Machine, State
 from server_stub.reasons import catalogue
-from server_stub.server import CHALLENGE_BYTES, Connection, StubConfig
+from server_stub.server import YIELD_AFTER_BYTES, Connection, StubConfig
 
 IDLE_CONNECTIONS = 1000
 RSS_BOUND_KB = 200 * 1024
@@ -441,7 +443,7 @@ def test_sigterm_mid_stream_keeps_every_received_row(serve, two_keys):
           f"unterminated_bytes={close.get('unterminated_bytes', 0)}; exit code {code}; {len(events)} events")
 
 
-# --- 4. fuzzing the ILP stream and the handshake without sockets ----------------------------------
+# --- 4. fuzzing the ILP stream and the machine without sockets ------------------------------------
 
 NAMES = ["t", "cpu", "a", "b", "x y", "a\\ b", "a\\,b", "a\\=b", "é", "名前", "", "\\", "=", ",", " ", '"',
          "\n", "\r", "\x00", "-", ".", "..", "a.b", "\ufeff", "?", "a\\\\"]
@@ -565,32 +567,6 @@ def test_fuzz_ilp_stream_any_chunking_same_verdict():
     assert verdicts["too_long"] > 100
 
 
-class FakeTransport:
-    def __init__(self):
-        self.written = bytearray()
-        self.closed = False
-        self.reading = True
-
-    def pause_reading(self):
-        self.reading = False
-
-    def resume_reading(self):
-        self.reading = True
-
-    def get_extra_info(self, name, default=None):
-        return ("127.0.0.1", 40000) if name == "peername" else default
-
-    def write(self, data):
-        assert not self.closed, "write after close"
-        self.written += data
-
-    def close(self):
-        self.closed = True
-
-    def is_closing(self):
-        return self.closed
-
-
 def signature_line(rng: random.Random) -> bytes:
     """Something shaped like a signature line (without its newline) that does not verify."""
     pick = rng.random()
@@ -614,28 +590,24 @@ def signature_line(rng: random.Random) -> bytes:
 
 
 class FuzzedConnection:
-    """One server Connection on a fake transport, fed chunk by chunk like asyncio would."""
+    """One connection's machine (driving.Driven), fed chunk by chunk as a transport would deliver them."""
 
-    def __init__(self, server, conn_id: int, timeout_step: int | None):
-        self.transport = FakeTransport()
-        self.conn = Connection(server, conn_id)
-        self.conn.connection_made(self.transport)
-        self.timeout_step = timeout_step  # the handshake timer fires before this data_received
+    def __init__(self, keys, config, conn_id: int, timeout_step: int | None):
+        self.driven = Driven(Machine(conn_id, keys, config))
+        self.timeout_step = timeout_step  # the handshake's Wake comes before this read
         self.steps = 0
-        self.fed = 0
         self.timed_out = False
 
     def feed(self, chunks: list[bytes]) -> None:
         for chunk in chunks:
-            if self.transport.closed:
-                return  # asyncio delivers nothing after close()
-            if self.steps == self.timeout_step and not self.conn.timer.cancelled():
-                self.conn.handshake_timed_out()  # what the timer does when it fires here
+            if not self.driven.open:
+                return  # a transport delivers nothing after its close
+            if self.steps == self.timeout_step and self.driven.wake is not None:
+                self.driven.tick(self.driven.wake)  # what the adapter's timer does when it fires here
                 self.timed_out = True
                 return
             self.steps += 1
-            self.conn.data_received(chunk)
-            self.fed += len(chunk)
+            self.driven.receive(chunk)
 
 
 class Signer:
@@ -663,155 +635,147 @@ class Signer:
 
 
 def test_fuzz_handshake_one_auth_per_connection_no_row_without_it(two_keys):
-    """Random bytes through Connection objects with a fake transport: exactly one auth event, a
-    row only after an accepted one, the right verdict for the inputs built to have one, no exception."""
+    """Random bytes and ticks through the connection's machine: exactly one auth event, a row only
+    after an accepted one, the right verdict for the inputs built to have one, no exception."""
     auth_db, jwks = two_keys
     keys = load_auth_db(auth_db)
     known_codes = set(catalogue())
-    config = StubConfig(handshake_timeout=3600, max_key_id_bytes=512, max_line_bytes=512)
+    config = Limits(handshake_timeout=3600, max_key_id_bytes=512, max_line_bytes=512)
     signer = Signer(jwks)
     rng = random.Random(20240612)
     tally: dict[str, int] = {}
     codes: dict[str, int] = {}
 
-    async def run() -> None:
-        forgotten: list = []
-        server = types.SimpleNamespace(config=config, keys=keys, events=None, forget=forgotten.append)
-        for i in range(1, HANDSHAKE_INPUTS + 1):
-            if i % 500 == 0:
-                await asyncio.sleep(0)  # let the loop drop the cancelled timers
-            pick = rng.random()
-            kind = ("random" if pick < 0.35 else "kid_random" if pick < 0.55 else "bad_signature" if pick < 0.75
-                    else "valid" if pick < 0.93 else "mistake")
-            tally[kind] = tally.get(kind, 0) + 1
-            kid = rng.choice(["alice", "bob"]) if kind in ("valid", "mistake") else \
-                rng.choice(["alice", "bob", "nobody", "alice\r", "", "ALICE", "b\xf8b"])
-            written_json = io.BytesIO()
-            server.events = events = EventLog(written_json, keep_in_memory=True)  # JSON too: each event must encode
-            fc = FuzzedConnection(server, i, rng.randint(0, 6) if rng.random() < 0.1 else None)
-            conn, transport = fc.conn, fc.transport
-            pipelined = b""
-            expected = None  # (accepted, reason_code, discarded_bytes) for inputs built to have one verdict
-
-            if kind == "random":
-                fc.feed(chunked(rng, random_bytes(rng)))
-            else:
-                # bytes after the key id in the same read are discarded: junk rides with the newline
-                junk = random_bytes(rng, 40) if rng.random() < 0.2 else b""
-                *head, last = chunked(rng, kid.encode())
-                fc.feed([*head, last + b"\n" + junk])
-                if kind == "kid_random":
-                    fc.feed(chunked(rng, random_bytes(rng)))
-                elif kind == "bad_signature":
-                    tail = b"\n" + random_bytes(rng, 100) if rng.random() < 0.9 else b""
-                    fc.feed(chunked(rng, signature_line(rng) + tail))
-                elif conn.state == "SIGNATURE":
-                    sig, verdict = signer.answer(rng, kind, kid, bytes(transport.written[:-1]))
-                    expected = (*verdict, len(junk) if verdict[0] else None)
-                    if kind == "valid":
-                        pipelined = ilp_like(rng) if rng.random() < 0.7 else random_bytes(rng, 200)
-                    text = base64.b64encode(sig)
-                    fc.feed(chunked(rng, (text.rstrip(b"=") if rng.random() < 0.3 else text) + b"\n" + pipelined))
-                    if fc.timed_out:
-                        expected = None  # the simulated timer fired before the signature was complete
-            if not conn.timer.cancelled() and rng.random() < 0.05:
-                conn.handshake_timed_out()
-            conn.connection_lost(rng.choice((None, None, ConnectionResetError("reset by peer"))))
-
-            evs = events.snapshot()
-            where = f"input #{i} ({kind}): {evs[:3]}"
-            assert all(e.get("conn") == i for e in evs), where
-            assert evs[0]["event"] == "connect" and evs[-1]["event"] == "close", where
-            assert sum(e["event"] == "close" for e in evs) == 1, where
-            auths = [at for at, e in enumerate(evs) if e["event"] == "auth"]
-            assert len(auths) == 1, where
-            auth = evs[auths[0]]
-            row_at = [at for at, e in enumerate(evs) if e["event"] == "row"]
-            if not auth["accepted"]:
-                assert row_at == [] and not any(e["event"] == "ilp_error" for e in evs), where
-                assert auth["reason_code"] in known_codes, where
-                codes[auth["reason_code"]] = codes.get(auth["reason_code"], 0) + 1
-            else:
-                assert all(at > auths[0] for at in row_at), where
-                codes["accepted"] = codes.get("accepted", 0) + 1
-            if expected is not None:
-                assert (auth["accepted"], auth.get("reason_code"), auth.get("discarded_bytes")) == expected, where
-                if expected[0]:  # the pipelined bytes are parsed exactly as a lone IlpStream parses them
-                    assert 0 <= auth["pipelined_bytes"] <= len(pipelined), where  # those in the signature's read
-                    ref_rows, _ = IlpStream(config.max_line_bytes, check_row=names.check_row).feed(pipelined)
-                    got_rows = [{key: v for key, v in evs[at].items() if key not in ("event", "conn")} for at in row_at]
-                    assert got_rows == ref_rows, where
-            close = evs[-1]
-            assert close["rows"] == len(row_at) and close["bytes"] == fc.fed, where
-            assert transport.closed or close["cause"] == "peer_closed", where
-            assert len(transport.written) in (0, CHALLENGE_BYTES + 1), where
-            assert transport.written.find(b"\n") in (-1, CHALLENGE_BYTES), where
-            assert conn.closed.done() and conn.timer.cancelled() and forgotten[-1] is conn, where
-            # JSON lines end at \n only: with ensure_ascii=False a value may hold a raw U+2028 or U+0085,
-            # which str.splitlines() would also split on
-            assert [json.loads(line) for line in written_json.getvalue().split(b"\n")[:-1]] == evs, where
-        assert len(forgotten) == HANDSHAKE_INPUTS
-
     started = time.monotonic()
-    asyncio.run(run())
+    for i in range(1, HANDSHAKE_INPUTS + 1):
+        pick = rng.random()
+        kind = ("random" if pick < 0.35 else "kid_random" if pick < 0.55 else "bad_signature" if pick < 0.75
+                else "valid" if pick < 0.93 else "mistake")
+        tally[kind] = tally.get(kind, 0) + 1
+        kid = rng.choice(["alice", "bob"]) if kind in ("valid", "mistake") else \
+            rng.choice(["alice", "bob", "nobody", "alice\r", "", "ALICE", "b\xf8b"])
+        fc = FuzzedConnection(keys, config, i, rng.randint(0, 6) if rng.random() < 0.1 else None)
+        d = fc.driven
+        pipelined = b""
+        expected = None  # (accepted, reason_code, discarded_bytes) for inputs built to have one verdict
+
+        if kind == "random":
+            fc.feed(chunked(rng, random_bytes(rng)))
+        else:
+            # bytes after the key id in the same read are discarded: junk rides with the newline
+            junk = random_bytes(rng, 40) if rng.random() < 0.2 else b""
+            *head, last = chunked(rng, kid.encode())
+            fc.feed([*head, last + b"\n" + junk])
+            if kind == "kid_random":
+                fc.feed(chunked(rng, random_bytes(rng)))
+            elif kind == "bad_signature":
+                tail = b"\n" + random_bytes(rng, 100) if rng.random() < 0.9 else b""
+                fc.feed(chunked(rng, signature_line(rng) + tail))
+            elif d.machine.state is State.SIGNATURE:
+                sig, verdict = signer.answer(rng, kind, kid, d.challenge)
+                expected = (*verdict, len(junk) if verdict[0] else None)
+                if kind == "valid":
+                    pipelined = ilp_like(rng) if rng.random() < 0.7 else random_bytes(rng, 200)
+                text = base64.b64encode(sig)
+                fc.feed(chunked(rng, (text.rstrip(b"=") if rng.random() < 0.3 else text) + b"\n" + pipelined))
+                if fc.timed_out:
+                    expected = None  # the simulated timer fired before the signature was complete
+        if d.wake is not None and rng.random() < 0.05:
+            d.tick(d.wake)
+        d.peer_closed()
+
+        evs = d.events
+        where = f"input #{i} ({kind}): {evs[:3]}"
+        try:
+            d.check()  # connect first, one auth, rows only after an accepted one, one close last
+        except AssertionError as error:
+            raise AssertionError(where) from error
+        auth = d.auth
+        row_at = [at for at, e in enumerate(evs) if e["event"] == "row"]
+        if not auth["accepted"]:
+            assert auth["reason_code"] in known_codes, where
+            codes[auth["reason_code"]] = codes.get(auth["reason_code"], 0) + 1
+        else:
+            codes["accepted"] = codes.get("accepted", 0) + 1
+        if expected is not None:
+            assert (auth["accepted"], auth.get("reason_code"), auth.get("discarded_bytes")) == expected, where
+            if expected[0]:  # the pipelined bytes are parsed exactly as a lone IlpStream parses them
+                assert 0 <= auth["pipelined_bytes"] <= len(pipelined), where  # those in the signature's read
+                ref_rows, _ = IlpStream(config.max_line_bytes, check_row=names.check_row).feed(pipelined)
+                got_rows = [{key: v for key, v in evs[at].items() if key not in ("event", "conn")} for at in row_at]
+                assert got_rows == ref_rows, where
+        assert d.machine.state is State.CLOSED, where
+        assert len(d.sent) in (0, CHALLENGE_BYTES + 1) and len(d.sends) <= 1, where
+        assert d.sent.find(b"\n") in (-1, CHALLENGE_BYTES), where
+        # JSON lines end at \n only: with ensure_ascii=False a value may hold a raw U+2028 or U+0085,
+        # which str.splitlines() would also split on
+        written = b"".join(encode(e) for e in evs)
+        assert [json.loads(line) for line in written.split(b"\n")[:-1]] == evs, where
     elapsed = time.monotonic() - started
     print(f"\n[fuzz handshake] {HANDSHAKE_INPUTS} connections ({tally}) in {elapsed:.1f} s = "
           f"{HANDSHAKE_INPUTS / elapsed:,.0f} inputs/s; verdicts {dict(sorted(codes.items()))}")
     assert codes.get("accepted", 0) > HANDSHAKE_INPUTS // 10
 
 
-# --- a bug this file found (fixed): the limit held only while no newline had arrived -------------------
+# --- the adapter: one busy stream must not hold the event loop ----------------------------------------
 
 
-@pytest.mark.parametrize("reads", [1, 2])
-def test_key_id_line_over_the_limit_is_too_long_however_it_arrives(two_keys, reads):
-    """README: key_id_too_long is 'no newline within the first {limit} bytes of the key id line'."""
-    config = StubConfig(max_key_id_bytes=512)
-    events = EventLog(keep_in_memory=True)
-    server = types.SimpleNamespace(config=config, keys=load_auth_db(two_keys[0]), events=events,
-                                   forget=lambda conn: None)
-    line = b"x" * 600 + b"\n"
+class FakeTransport:
+    def __init__(self):
+        self.written = bytearray()
+        self.closed = False
+        self.reading = True
 
-    async def run() -> None:
-        fc = FuzzedConnection(server, 1, timeout_step=None)
-        fc.feed([line] if reads == 1 else [line[:512], line[512:]])
-        fc.conn.connection_lost(None)
+    def pause_reading(self):
+        self.reading = False
 
-    asyncio.run(run())
-    (auth,) = [e for e in events.snapshot() if e["event"] == "auth"]
-    assert auth["reason_code"] == "key_id_too_long", (auth["reason_code"], len(auth["kid"] or ""))
+    def resume_reading(self):
+        self.reading = True
 
+    def get_extra_info(self, name, default=None):
+        return ("127.0.0.1", 40000) if name == "peername" else default
 
-# --- a bug `nox -s bench` found (fixed): under uvloop a busy stream held the loop ---------------------
+    def write(self, data):
+        assert not self.closed, "write after close"
+        self.written += data
+
+    def close(self):
+        self.closed = True
+
+    def is_closing(self):
+        return self.closed
 
 
 def test_a_large_read_ends_the_connections_turn_and_a_stop_keeps_it_paused(two_keys):
-    """uvloop hands a readable stream up to 32 reads of 256 KiB in one turn of the loop: parsing them
-    took over a second, during which no other connection was served and a SIGTERM waited (4.5 s from
-    SIGTERM to exit). Now a large read pauses the connection until the next turn, and once a stop
-    has begun (reading_stopped) it is not resumed."""
+    """server.Connection on a fake transport: a read of YIELD_AFTER_BYTES or more pauses reading
+    until the next turn of the loop, so that no stream holds the loop for several reads in a row
+    (an event loop may hand one readable stream many large reads before it serves anything else);
+    once a stop has begun (reading_stopped) the connection is not resumed; nothing read is lost."""
     server = types.SimpleNamespace(config=StubConfig(), keys=load_auth_db(two_keys[0]),
                                    events=EventLog(keep_in_memory=True), forget=lambda conn: None,
                                    reading_stopped=False)
     signer = Signer(two_keys[1])
-    large = b"t n=1i\n" * 20_000  # 140 KB in one read
+    large = b"t n=1i\n" * 20_000
+    assert len(large) >= YIELD_AFTER_BYTES
     paused = []
 
     async def run() -> None:
-        fc = FuzzedConnection(server, 1, timeout_step=None)
-        fc.feed([b"alice\n"])
-        challenge = bytes(fc.transport.written[:-1])
-        fc.feed([base64.b64encode(signer.sign("alice", challenge, "raw")) + b"\nt n=1i\n"])
-        paused.append(not fc.transport.reading)  # a small read: no pause
-        fc.feed([large])
-        paused.append(not fc.transport.reading)
+        transport = FakeTransport()
+        conn = Connection(server, 1)
+        conn.connection_made(transport)
+        conn.data_received(b"alice\n")
+        challenge = bytes(transport.written[:-1])
+        conn.data_received(base64.b64encode(signer.sign("alice", challenge, "raw")) + b"\nt n=1i\n")
+        paused.append(not transport.reading)  # a small read: no pause
+        conn.data_received(large)
+        paused.append(not transport.reading)
         await asyncio.sleep(0)  # the next turn of the loop
-        paused.append(not fc.transport.reading)
-        fc.feed([large])
+        paused.append(not transport.reading)
+        conn.data_received(large)
         server.reading_stopped = True  # what StubServer.stop_reading() sets
         await asyncio.sleep(0)
-        paused.append(not fc.transport.reading)
-        fc.conn.connection_lost(None)
+        paused.append(not transport.reading)
+        conn.connection_lost(None)
 
     asyncio.run(run())
     assert paused == [False, True, False, True]

@@ -18,17 +18,23 @@ import sys
 from . import keys
 from .authdb import AuthFileError, load_auth_db
 from .events import EventLog
+from .faults import FAULTS, PARAMETERS
 from .loops import LOOPS, default_loop, new_event_loop
-from .server import FAULTS, StubConfig, StubServer
+from .server import StubConfig, StubServer
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m server_stub", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The whole command line: `serve` and `keys`."""
+    top = argparse.ArgumentParser(prog="python -m server_stub", description=__doc__.split("\n")[0])
+    sub = top.add_subparsers(dest="command", required=True)
     _add_serve_command(sub)
     keys.add_keys_commands(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return top
 
 
 def _add_serve_command(sub) -> None:
@@ -49,11 +55,11 @@ def _add_serve_command(sub) -> None:
     serve.add_argument("--flush-interval", type=float, default=defaults.flush_interval,
                        help="seconds between flushes of the events file (default %(default)s)")
     serve.add_argument("--fault", choices=sorted(FAULTS), help="inject a misbehaviour, to test a client: "
-                       + "; ".join(f"{name}: {what}" for name, what in FAULTS.items()))
-    serve.add_argument("--fault-delay", type=float, default=defaults.fault_delay,
-                       help="seconds, for challenge-delayed (default %(default)s)")
-    serve.add_argument("--fault-rows", type=int, default=defaults.fault_rows,
-                       help="rows, for close-after-rows (default %(default)s)")
+                       + "; ".join(f"{fault.name}: {fault.description}" for fault in FAULTS.values()))
+    for parameter in PARAMETERS.values():
+        users = ", ".join(fault.name for fault in FAULTS.values() if parameter.name in fault.parameters)
+        serve.add_argument(parameter.option, type=parameter.type, default=parameter.default,
+                           metavar=parameter.metavar, help=f"{parameter.unit}, for {users} (default %(default)s)")
     serve.add_argument("--loop", choices=LOOPS, default=default_loop(),
                        help="event loop (default %(default)s: uvloop when installed)")
     serve.set_defaults(func=_serve)
@@ -74,8 +80,7 @@ def _serve(args) -> int:
         max_line_bytes=args.max_line_bytes,
         flush_interval=args.flush_interval,
         fault=args.fault,
-        fault_delay=args.fault_delay,
-        fault_rows=args.fault_rows,
+        **{name: getattr(args, name) for name in PARAMETERS},
     )
     log = EventLog.to_file(args.events) if args.events else EventLog(sys.stderr.buffer)
     try:

@@ -102,13 +102,10 @@ def verify_signature(public_key: ec.EllipticCurvePublicKey, message: bytes, sig:
     return _verify_der(public_key, message, sig)
 
 
-def judge(kid: str, challenge: bytes, line: bytes, keys: dict, diagnose_max_keys: int = 64,
-          sent_after_challenge: bytes = b"") -> Verdict:
+def judge(kid: str, challenge: bytes, line: bytes, keys: dict, diagnose_max_keys: int = 64) -> Verdict:
     """The full verdict for the signature line ``line`` (without its newline) sent by ``kid``.
 
     ``keys`` maps key ids to objects with a ``public_key`` attribute (authdb.AuthKey).
-    ``sent_after_challenge``: bytes the server sent after the challenge's newline (a fault), which
-    a client may wrongly have signed too.
     """
     verdict = Verdict(False, "invalid", len(line), None)
     if len(line) > MAX_SIGNATURE_CHARS:
@@ -154,11 +151,21 @@ def judge(kid: str, challenge: bytes, line: bytes, keys: dict, diagnose_max_keys
             verdict.accepted = True
             return verdict
 
-    mistakes = _diagnose_mismatch(kid, key, others, challenge, r, s, sent_after_challenge)
-    if not mistakes:
-        return _reject(verdict, "signature_mismatch")
-    verdict.details["mistakes"] = mistakes
-    return _reject(verdict, mistakes[0]["code"])
+    return _explain_mismatch(verdict, kid, key, others, _message_variants(challenge), r, s)
+
+
+def reconsider(verdict: Verdict, line: bytes, keys: dict, messages: list[tuple[str, bytes]],
+               diagnose_max_keys: int = 64) -> Verdict:
+    """A ``signature_mismatch`` verdict on ``line`` tried once more, over ``messages``: (mistake code,
+    what a client may have signed instead of the challenge) pairs, with every key and both scalar
+    orders as ``judge`` tries its own. The first that verifies becomes the verdict's mistakes, as
+    ``judge`` reports them; any other verdict, or none verifying, is returned unchanged."""
+    if verdict.reason_code != "signature_mismatch":
+        return verdict
+    kid = verdict.details["kid"]
+    sig = decode_signature_base64(line)  # it decoded, and its scalars were read, to reach a mismatch
+    r, s = _split_raw(sig) if len(sig) == RAW_SIGNATURE_BYTES else _strict_der_scalars(sig)
+    return _explain_mismatch(verdict, kid, keys[kid], _other_keys(keys, kid, diagnose_max_keys), messages, r, s)
 
 
 def _reject(verdict: Verdict, reason_code: str, **details) -> Verdict:
@@ -237,9 +244,8 @@ def _first_key_that_verifies(others: list, challenge: bytes, sig: bytes) -> str 
 
 
 # What clients typically sign instead of the 512 challenge bytes: (mistake code, message).
-def _message_variants(challenge: bytes, sent_after: bytes = b"") -> list[tuple[str | None, bytes]]:
-    extra = [("signed_bytes_after_challenge", challenge + b"\n" + sent_after.rstrip(b"\n"))] if sent_after else []
-    return extra + [
+def _message_variants(challenge: bytes) -> list[tuple[str | None, bytes]]:
+    return [
         (None, challenge),
         ("signed_with_newline", challenge + b"\n"),
         ("signed_base64_challenge", base64.b64encode(challenge)),
@@ -248,11 +254,18 @@ def _message_variants(challenge: bytes, sent_after: bytes = b"") -> list[tuple[s
     ]
 
 
-def _diagnose_mismatch(kid: str, key, others: list, challenge: bytes, r: int, s: int,
-                       sent_after: bytes = b"") -> list[dict]:
+def _explain_mismatch(verdict: Verdict, kid: str, key, others: list, messages: list, r: int, s: int) -> Verdict:
+    mistakes = _diagnose_mismatch(kid, key, others, messages, r, s)
+    if not mistakes:
+        return _reject(verdict, "signature_mismatch")
+    verdict.details["mistakes"] = mistakes
+    return _reject(verdict, mistakes[0]["code"])
+
+
+def _diagnose_mismatch(kid: str, key, others: list, messages: list, r: int, s: int) -> list[dict]:
     """The first combination of (key, message, scalar order) that verifies, as a list of mistakes."""
     for candidate_kid, candidate in [(kid, key), *others]:
-        for message_mistake, message in _message_variants(challenge, sent_after):
+        for message_mistake, message in messages:
             for swapped, (a, b) in ((False, (r, s)), (True, (s, r))):
                 if candidate_kid == kid and message_mistake is None and not swapped:
                     continue  # the plain check that already failed
