@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from server_stub.records import by_connection
 
 from interop.fixture import diff_rows, expected_rows, load_rows, row_fields
 from interop.paths import AUTH_DB, DEFAULT_JWK, REPO, ROWS
@@ -29,12 +30,11 @@ def test_the_raw_example_authenticates_and_delivers_its_rows_by_hand():
     with run_stub(AUTH_DB) as stub:
         done = _by_hand(stub.port, ILP_CONNECTIONS="3")
         assert done.returncode == 0, done.stderr
-        auths = stub.wait_for_auth(3)
-        assert [(a["accepted"], a["encoding"]) for a in auths] == [(True, "p1363")] * 3
-        rows = stub.wait_for_rows(3 * len(load_rows()))
-    for conn in (1, 2, 3):
-        got = [row_fields(r) for r in rows if r["conn"] == conn]
-        assert diff_rows(expected_rows(load_rows()), got) == []
+        stub.wait_for_rows(3 * len(load_rows()))
+        conns = by_connection(stub.events())
+    assert [(c.accepted, c.auth["encoding"]) for c in conns.values()] == [(True, "p1363")] * 3
+    for conn in conns.values():
+        assert diff_rows(expected_rows(load_rows()), [row_fields(r) for r in conn.rows]) == []
 
 
 def test_the_raw_example_bounds_its_wait_for_the_challenge_by_ilp_timeout_s():
