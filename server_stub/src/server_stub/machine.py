@@ -111,6 +111,9 @@ NOTHING: tuple[Action, ...] = ()
 class Machine:
     """The stub's side of one connection; see the module's docstring for its inputs, actions and states."""
 
+    __slots__ = ("_buffer", "_discarded", "_row_limit", "_stream", "bytes", "cause", "challenge", "conn", "deadline",
+                 "judge", "keys", "kid", "limits", "make_challenge", "rows", "state")
+
     def __init__(self, conn: int, keys: dict, limits: Limits, challenge: Callable[[], bytes] = make_challenge):
         """conn: the connection's number in the events; keys: the auth file (authdb.load_auth_db);
         challenge: makes each connection's 512 challenge bytes."""
@@ -137,7 +140,7 @@ class Machine:
     def start(self, now: float, peer: str | None) -> list[Action]:
         """The client connected from peer ("127.0.0.1:51234") at time now."""
         self.deadline = now + self.limits.handshake_timeout
-        return [self._event("connect", peer=peer), Wake(self.deadline)]
+        return [Emit({"event": "connect", "conn": self.conn, "peer": peer}), Wake(self.deadline)]
 
     def receive(self, data: bytes) -> list[Action] | tuple[Action, ...]:
         """Bytes from the client, as one read delivered them."""
@@ -268,23 +271,17 @@ class Machine:
         return [Wake(None), auth, *self._end(cause, close)]
 
     def _auth(self, accepted: bool, **fields) -> Emit:
-        fields.setdefault("signature_b64_chars", None)
-        fields.setdefault("signature_bytes", None)
-        fields.setdefault("reason", None)
-        fields.setdefault("hint", None)
-        return self._event("auth", kid=self.kid, accepted=accepted, **fields)
+        return Emit({"event": "auth", "conn": self.conn, "kid": self.kid, "accepted": accepted,
+                     "signature_b64_chars": None, "signature_bytes": None, "reason": None, "hint": None, **fields})
 
     def _end(self, cause: str, close: bool = True) -> list[Action]:
         """CLOSED: the close event, and the Close for the adapter unless the connection is gone already."""
         self.state = State.CLOSED
         self.cause = cause
-        extra = {}
+        event = {"event": "close", "conn": self.conn, "cause": cause, "rows": self.rows, "bytes": self.bytes}
         if self._stream is not None and self._stream.pending:
-            extra["unterminated_bytes"] = self._stream.pending  # a last line without \n is not parsed
-        actions: list[Action] = [self._event("close", cause=cause, rows=self.rows, bytes=self.bytes, **extra)]
-        if close:
-            actions.append(Close(cause))
-        return actions
+            event["unterminated_bytes"] = self._stream.pending  # a last line without \n is not parsed
+        return [Emit(event), Close(cause)] if close else [Emit(event)]
 
     def _event(self, event: str, **fields) -> Emit:
         return Emit({"event": event, "conn": self.conn, **fields})

@@ -43,8 +43,13 @@ class Connection(asyncio.Protocol):
         self.conn = conn_id
         config = server.config
         self.machine = Machine(conn_id, server.keys, config)
-        # What the adapter talks to: the machine, or the machine seen through the fault.
-        self.layer = None if config.fault is None else faults.inject(config.fault, self.machine, config)
+        if config.fault is None:
+            self.handler = self.machine  # what the adapter feeds: the machine, or the fault layer over it
+            self.receive = self.machine.receive
+        else:
+            self.handler = faults.inject(config.fault, self.machine, config)
+            self.receive = self._receive_through_the_fault
+        self.emit = server.events.emit
         self.transport: asyncio.Transport | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.loop = asyncio.get_running_loop()
@@ -56,13 +61,10 @@ class Connection(asyncio.Protocol):
         self.transport = transport
         peer = transport.get_extra_info("peername")
         peer = f"{peer[0]}:{peer[1]}" if peer else None
-        self.do((self.layer or self.machine).start(self.loop.time(), peer))
+        self.do(self.handler.start(self.loop.time(), peer))
 
     def data_received(self, data: bytes):
-        if self.layer is None:
-            self.do(self.machine.receive(data))
-        else:
-            self.do(self.layer.receive(data, self.loop.time()))
+        self.do(self.receive(data))
         if len(data) >= YIELD_AFTER_BYTES and self.machine.state is State.ROWS:
             self.yield_to_others()
 
@@ -70,7 +72,7 @@ class Connection(asyncio.Protocol):
         return False  # close our side too
 
     def connection_lost(self, exc):
-        self.do((self.layer or self.machine).peer_closed())
+        self.do(self.handler.peer_closed())
         if self.timer is not None:
             self.timer.cancel()
         self.server.forget(self)
@@ -78,26 +80,29 @@ class Connection(asyncio.Protocol):
 
     def stop(self):
         """The server stops: the machine ends the connection (recording it) and the transport closes."""
-        self.do((self.layer or self.machine).stop())
+        self.do(self.handler.stop())
+
+    def _receive_through_the_fault(self, data: bytes):
+        return self.handler.receive(data, self.loop.time())
 
     # --- the machine's actions ---------------------------------------------------------------
 
     def do(self, actions) -> None:
         for action in actions:
             kind = type(action)
-            if kind is EmitRows:
-                emit = self.server.events.emit
+            if kind is Emit:
+                self.emit(action.event)
+            elif kind is EmitRows:
+                emit = self.emit
                 for event in action.events:
                     emit(event)
-            elif kind is Emit:
-                self.server.events.emit(action.event)
+            elif kind is Wake:
+                self.wake_at(action.at)
             elif kind is Send:
                 if not self.transport.is_closing():
                     self.transport.write(action.data)
             elif kind is Close:
                 self.transport.close()
-            elif kind is Wake:
-                self.wake_at(action.at)
             else:
                 raise TypeError(f"not an action: {action!r}")
 
@@ -110,8 +115,7 @@ class Connection(asyncio.Protocol):
         self.timer = None
         # The loop ran this timer for `at`: the machine sees at least that time, whatever the loop's
         # clock resolution (uvloop's is a millisecond).
-        now = max(at, self.loop.time())
-        self.do(self.machine.tick(now) if self.layer is None else self.layer.tick(now))
+        self.do(self.handler.tick(max(at, self.loop.time())))
 
     # --- the transport's own job ---------------------------------------------------------------
 

@@ -120,12 +120,12 @@ def judge(kid: str, challenge: bytes, line: bytes, keys: dict, diagnose_max_keys
         verdict.signature_bytes = len(sig)
         verdict.encoding = "p1363" if len(sig) == RAW_SIGNATURE_BYTES else "der"
 
-    others = _other_keys(keys, kid, diagnose_max_keys)
     key = keys.get(kid)
     if key is None:
         # The real server looks the key up before it decodes anything.
         verdict.details.update(kid=kid, known=_known_list(keys), trailing_cr=kid.endswith("\r"))
         if sig is not None:
+            others = _other_keys(keys, kid, diagnose_max_keys)
             verdict.details["verifies_for"] = _first_key_that_verifies(others, challenge, sig)
         return _reject(verdict, "unknown_key_id")
     verdict.details["kid"] = kid
@@ -151,6 +151,7 @@ def judge(kid: str, challenge: bytes, line: bytes, keys: dict, diagnose_max_keys
             verdict.accepted = True
             return verdict
 
+    others = _other_keys(keys, kid, diagnose_max_keys)
     return _explain_mismatch(verdict, kid, key, others, _message_variants(challenge), r, s)
 
 
