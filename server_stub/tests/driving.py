@@ -39,8 +39,8 @@ class Driven:
             assert self.closed is None, f"{action!r} after Close"
             kind = type(action)
             if kind is EmitRows:
-                assert action.events, "an EmitRows without rows"
-                self.events += action.events
+                assert action.rows, "an EmitRows without rows"
+                self.events += action.events()
             elif kind is Emit:
                 self.events.append(action.event)
             elif kind is Send:

@@ -165,7 +165,7 @@ def test_the_mistake_is_named(keys, alice):
 def test_the_rows_of_one_read_are_one_action(keys, alice):
     d = accepted(keys, alice)
     actions = d.receive(ROWS * 100)
-    assert len(actions) == 1 and type(actions[0]) is EmitRows and len(actions[0].events) == 300
+    assert len(actions) == 1 and type(actions[0]) is EmitRows and len(actions[0].rows) == 300
     assert d.receive(b"t n=") == []  # no complete line: nothing at all
     assert [type(a) for a in d.receive(b"4i\n")] == [EmitRows]
 

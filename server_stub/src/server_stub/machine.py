@@ -5,7 +5,7 @@ what happened and carries out what it answers, in order:
 
     input                                   answer: a list of actions
     start(now, peer)  the client connected  Emit(event)       write this event
-    receive(data)     bytes arrived         EmitRows(events)  write these row events (one action per read)
+    receive(data)     bytes arrived         EmitRows(..)      write these row events (one action per read)
     tick(now)         a Wake time came      Send(data)        write these bytes to the client
     peer_closed()     the connection ended  Close(cause)      close the connection
     stop()            the server stops      Wake(at)          call tick(now) once now >= at (None: no more)
@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from . import ilp, names, reasons, signature
@@ -91,7 +91,17 @@ class Emit:
 
 @dataclass(slots=True)
 class EmitRows:
-    events: list[dict]  # the row events of one read, in order
+    """The row events of one read, in order: rows as IlpStream.feed parsed them, each written as
+    {"event": "row", "conn": conn, **row}. Made one at a time (events()), each written before the next
+    is made: a read's rows never become a list of events."""
+
+    conn: int
+    rows: list[dict]
+
+    def events(self) -> Iterator[dict]:
+        conn = self.conn
+        for row in self.rows:
+            yield {"event": "row", "conn": conn, **row}
 
 
 @dataclass(slots=True)
@@ -249,8 +259,7 @@ class Machine:
         if not rows:
             return NOTHING
         self.rows += len(rows)
-        conn = self.conn
-        return [EmitRows([{"event": "row", "conn": conn, **row} for row in rows])]
+        return [EmitRows(self.conn, rows)]
 
     # --- endings --------------------------------------------------------------------------------
 

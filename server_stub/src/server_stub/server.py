@@ -94,7 +94,7 @@ class Connection(asyncio.Protocol):
                 self.emit(action.event)
             elif kind is EmitRows:
                 emit = self.emit
-                for event in action.events:
+                for event in action.events():
                     emit(event)
             elif kind is Wake:
                 self.wake_at(action.at)
