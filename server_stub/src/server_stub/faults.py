@@ -1,17 +1,17 @@
 """Faults the stub injects on purpose (serve --fault NAME), to see how a client copes.
 
-A fault is a layer between the adapter and the machine (machine.py). It takes the machine's inputs,
-passes them on, and transforms the actions that come back: the challenge sent in pieces, late, never,
-with bytes after it, or followed by a close. The machine underneath stays the faithful server, so a
-fault changes what the client sees and never what the machine decides, with two exceptions a fault
-asks for by name: close-after-challenge and close-after-rows end the connection through the machine
-(Machine.close, Machine.close_after_rows), so that the auth and close events stay the machine's own.
+A fault is a layer between the adapter and the machine (machine.py): the same inputs, passed on to
+the machine, and the actions that come back transformed: the challenge sent in pieces, late, never,
+with bytes after it, or followed by a close. The machine underneath stays the faithful server: no
+fault changes whether a handshake is accepted, and a layer writes no event of its own. The two faults
+that end a connection early do it through the machine (Machine.close, Machine.close_after_rows), so
+that its auth and close events, and their counts, stay the machine's.
 
-What a layer sees lets it explain two client mistakes that only a fault can provoke:
+A layer adds to the machine's events what only it knows, two client mistakes a fault provokes:
 - bytes_before_challenge: while a layer holds the challenge back (delayed, in pieces, not at all),
   every byte received counts; the auth event that judges a signature line carries the count;
 - signed_bytes_after_challenge: extra-after-challenge knows the bytes it added, and when a signature
-  does not verify it tries the challenge followed by them (signature.reconsider).
+  does not verify it tries the challenge followed by them (signature.reconsider over the verdict).
 
 FAULTS is the one registry (name, description, parameters). The serve options come from it
 (cli.py), and tests hold README.md's fault paragraph and interop/faults.toml against it.
@@ -19,7 +19,7 @@ FAULTS is the one registry (name, description, parameters). The serve options co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import signature
 from .machine import Action, Close, Emit, Machine, Send, State, Wake
@@ -197,7 +197,7 @@ class Fault:
     name: str
     description: str
     layer: type[Layer]
-    parameters: tuple[str, ...] = field(default=())  # keys of PARAMETERS
+    parameters: tuple[str, ...] = ()  # keys of PARAMETERS
 
 
 FAULTS = {f.name: f for f in (

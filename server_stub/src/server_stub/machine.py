@@ -3,13 +3,16 @@
 The machine never touches a socket, an event loop or a clock. Its adapter (server.py) feeds it
 what happened and carries out what it answers, in order:
 
-    input                                   answer: a list of actions
-    start(now, peer)  the client connected  Emit(event)       write this event
-    receive(data)     bytes arrived         EmitRows(..)      write these row events (one action per read)
-    tick(now)         a Wake time came      Send(data)        write these bytes to the client
-    peer_closed()     the connection ended  Close(cause)      close the connection
-    stop()            the server stops      Wake(at)          call tick(now) once now >= at (None: no more)
+    input                                       answer: a list of actions
+    start(now, peer)  the client connected      Emit(event)       write this event
+    receive(data)     bytes arrived (one read)  EmitRows(..)      write these row events (one action per read)
+    tick(now)         a Wake time came          Send(data)        write these bytes to the client
+    peer_closed()     the connection is gone    Close(cause)      close the connection (always last)
+    stop()            the server stops          Wake(at)          call tick(now) once now >= at (None: no more)
     close(cause, ..)  end it from our side
+
+However the connection ends, the machine writes its close event at once (with the Close when the
+connection is still there to close); from then on every input answers nothing.
 
 Its states follow server_stub/PROTOCOL.md section 1:
 
@@ -177,7 +180,8 @@ class Machine:
                             missing="signature")
 
     def peer_closed(self) -> list[Action] | tuple[Action, ...]:
-        """The connection is gone without our Close (the client closed it or reset it)."""
+        """The connection is gone: the client closed or reset it (after the machine's own Close, the
+        adapter still says so, and nothing more happens)."""
         if self.state is State.KEY_ID:
             return self._reject("closed_before_key_id", {}, cause="peer_closed", close=False)
         if self.state is State.SIGNATURE:
