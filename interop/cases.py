@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from server_stub.client import ALPHABETS, FORMS, MESSAGES
+
 from .datafile import ABSENT, DataFileError, Key, Table, load_toml
 from .paths import DEFAULT_KID, NEGATIVE_CASES
 
-SIGNATURES = {"p1363", "der", "p1363-unpadded", "zeros", "der-unsigned"}
 ENCODINGS = {"p1363", "der", "invalid"}  # what the stub's length rule chose (its auth event)
 
 
@@ -30,9 +31,9 @@ CASE = Table({
     "expect": Key(dict, table=EXPECT),
     "kid": Key(str, DEFAULT_KID),  # the key id sent
     "key": Key(str, default_from="kid"),  # whose private key signs
-    "signature": Key(str, "p1363", choices=SIGNATURES),
-    "message": Key(str, "challenge", choices={"challenge", "challenge+newline"}),  # what is signed
-    "base64": Key(str, "standard", choices={"standard", "unpadded", "urlsafe"}),
+    "signature": Key(str, "p1363", choices=set(FORMS)),  # the reference client's forms
+    "message": Key(str, "challenge", choices=set(MESSAGES)),  # what is signed
+    "base64": Key(str, "standard", choices=set(ALPHABETS)),
     "pad_to": Key(int, ABSENT),  # pad the base64 text with '=' to this many characters
     "key_id_end": Key(str, "\n"),
     "signature_end": Key(str, "\n"),

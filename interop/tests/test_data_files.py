@@ -24,7 +24,7 @@ MISSPELT = [
      "environment python"),
     (paths.NEGATIVE_CASES, load_cases, 'signature = "der"', 'signatur = "der"', "case 2 (der)"),
     (paths.NEGATIVE_CASES, load_cases, 'reason_code = "short_raw_signature"', 'reason = "short_raw_signature"',
-     "case 4 (short-raw): expect"),
+     "case 5 (short-raw): expect"),
     (paths.FAULTS, load_faults, "fault_rows = 2", "fault_row = 2", "fault 6 (close-after-rows)"),
     (paths.DOCS_EXPECTATIONS, load_expectations, 'replacement = "PASS"', 'replacment = "PASS"',
      "page 1 (000_641e6b6320ef4640.txt): snippet 1"),

@@ -23,11 +23,11 @@ def test_negative_matrix_passes_against_the_stub(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "interop", "negative", "--build-dir", str(tmp_path)],
                           cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.rstrip().endswith("interop: 16 passed, 0 failed")
+    assert proc.stdout.rstrip().endswith("interop: 17 passed, 0 failed")
     report = (tmp_path / "interop" / "report.md").read_text()
     assert "short_raw_signature" in report
     junit = (tmp_path / "interop" / "junit.xml").read_text()
-    assert 'tests="16"' in junit and 'failures="0"' in junit
+    assert 'tests="17"' in junit and 'failures="0"' in junit
 
 
 def _client(**overrides) -> Client:

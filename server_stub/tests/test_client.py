@@ -76,8 +76,8 @@ def test_a_correct_handshake_is_accepted_and_the_client_sees_silence(stub, keys)
     pytest.param(Handshake(pad_to=96), True, None, "p1363", id="pad-to-96"),
     pytest.param(Handshake(pad_to=97), False, "signature_too_long", "invalid", id="pad-to-97"),
     pytest.param(Handshake(form="p1363-unpadded"), False, "short_raw_signature", "der", id="p1363-unpadded"),
-    # QuestDB accepts der-unsigned, the stub does not yet (server_stub/PROTOCOL.md section 8)
-    pytest.param(Handshake(form="der-unsigned"), False, "malformed_der", "der", id="der-unsigned"),
+    # QuestDB's JDK accepts a DER INTEGER without its sign byte, and so does the stub, with a warning
+    pytest.param(Handshake(form="der-unsigned"), True, None, "der", id="der-unsigned"),
     pytest.param(Handshake(form="zeros"), False, "all_zero_signature", "p1363", id="zeros"),
     pytest.param(Handshake(base64="urlsafe"), False, "base64_invalid_char", "invalid", id="urlsafe"),
     pytest.param(Handshake(message="challenge+newline"), False, "signed_with_newline", "p1363", id="newline"),

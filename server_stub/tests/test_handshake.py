@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from wire import b64, closed_by_peer, connect, der_signature, handshake, raw_signature, read_line
 
 from server_stub import run_stub
+from server_stub.client import Key
 from server_stub.loops import LOOPS
 
 ROWS = b"weather,city=Paris temp=21.5,ok=t 1700000000000000000\n"
@@ -75,6 +76,28 @@ def test_der_signature_is_accepted(stub, alice):
     auth = stub.wait_for_auth(1)[0]
     assert (auth["accepted"], auth["encoding"]) == (True, "der")
     assert 70 <= auth["signature_bytes"] <= 72
+
+
+def test_der_without_a_sign_byte_is_accepted_as_questdb_does_with_a_warning(stub, alice):
+    """QuestDB's JDK reads a DER INTEGER as unsigned (server_stub/PROTOCOL.md section 1.3): accepted, rows kept,
+    and the event warns that strict verifiers reject it, naming the scalar."""
+    der = Key.from_jwk(alice).sign  # re-signs until r or s has its top bit set, then drops the 0x00
+    sent = []
+    sock = handshake(stub, "alice", lambda c: b64(sent.append(der(c, "der-unsigned")) or sent[-1]),
+                     after_signature=b"t x=1i\n")
+    sock.close()
+    auth = stub.wait_for_auth(1)[0]
+    assert (auth["accepted"], auth["encoding"], auth["warning_code"]) == (True, "der", "der_missing_sign_byte")
+    r_len = sent[0][3]
+    unsigned = [name for name, first in (("r", sent[0][4]), ("s", sent[0][4 + r_len + 2])) if first >= 0x80]
+    assert f"INTEGER of {' and '.join(unsigned)} has its top bit set" in auth["warning"]
+    assert "strict verifiers (OpenSSL, Go's crypto/ecdsa) reject" in auth["warning"]
+    assert stub.wait_for_rows(1)[0]["columns"] == {"x": {"type": "integer", "value": 1}}
+
+
+def test_strict_der_gets_no_warning(stub, alice):
+    handshake(stub, "alice", lambda c: b64(der_signature(alice, c)))
+    assert "warning_code" not in stub.wait_for_auth(1)[0]
 
 
 def test_base64_padding_is_optional(stub, alice):

@@ -243,6 +243,8 @@ class Machine:
                   "encoding": verdict.encoding}
         if not verdict.accepted:
             return self._reject(verdict.reason_code, verdict.details, **fields)
+        if verdict.warning_code is not None:
+            fields.update(warning_code=verdict.warning_code, warning=reasons.warning(verdict.warning_code, verdict.details))
         self.deadline = None
         self.state = State.ROWS
         self._stream = ilp.IlpStream(self.limits.max_line_bytes, check_row=names.check_row)

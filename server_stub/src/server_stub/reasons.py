@@ -30,6 +30,17 @@ def explain(reason_code: str, details: dict) -> tuple[str, str]:
     return reason, "; ".join([hint, *extra_hints])
 
 
+@cache
+def warnings() -> dict:
+    """Every warning code with its template, as written in warnings.toml."""
+    return tomllib.loads(resources.files(__package__).joinpath("warnings.toml").read_text("utf-8"))
+
+
+def warning(warning_code: str, details: dict) -> str:
+    """The `warning` text of an acceptance that only QuestDB's lenient verifier gives."""
+    return warnings()[warning_code]["warning"].format(**details)
+
+
 def real_server_note(reason_code: str) -> str | None:
     """How the real server's wire behaviour differs for this reason (None: it closes, as the stub does)."""
     return catalogue()[reason_code].get("real_server")

@@ -53,6 +53,8 @@ class Auth(TypedDict):
     discarded_bytes: NotRequired[int]  # on acceptance: sent after the key id, lost
     pipelined_bytes: NotRequired[int]  # on acceptance: sent after the signature, read as rows
     bytes_before_challenge: NotRequired[int]  # sent after the key id before the whole challenge arrived
+    warning_code: NotRequired[str]  # accepted only as QuestDB's lenient verifier accepts: warnings.toml
+    warning: NotRequired[str]  # what a strict verifier would do, and the fix
 
 
 class Row(TypedDict):

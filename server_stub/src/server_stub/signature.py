@@ -7,14 +7,19 @@ The real QuestDB server (server_stub/PROTOCOL.md section 1.3) takes the signatur
 3. decodes standard base64 (``+`` and ``/``), after stripping every trailing ``=``,
    so padding is optional; any other character, or a length with ``len % 4 == 1``, fails;
 4. picks the format by decoded length alone: exactly 64 bytes is raw ``r || s`` (IEEE P1363,
-   each scalar 32 bytes big-endian), anything else is strict DER;
+   each scalar 32 bytes big-endian), anything else is DER as the JDK reads it (jdk_ecdsa: strict,
+   except that an INTEGER is an unsigned magnitude, so a missing 0x00 sign byte is accepted);
 5. rejects an all-zero (or empty) signature before verifying;
-6. verifies ECDSA P-256 over SHA-256 of the 512 challenge bytes (without the newline).
+6. verifies ECDSA P-256 over SHA-256 of the 512 challenge bytes (without the newline) as the JDK
+   does: OpenSSL's verdict, except that the JDK does not reduce the x-coordinate mod n.
 
-``judge`` reproduces exactly that verdict. Only for a rejection it then spends extra work on
-*why*: which scalar of a short raw signature lost its leading zero byte, or which common client
-mistake (another key, the challenge signed with its newline, ...) makes the signature verify.
-Those findings go into ``Verdict.details`` and never change ``accepted``.
+``judge`` reproduces exactly that verdict, held against the JDK's own verdict on every Wycheproof
+vector (server_stub/tests/data/wycheproof_jca.json). An acceptance that only the JDK's leniency
+gives carries a warning (``Verdict.warning_code``: strict verifiers reject such a signature). Only
+for a rejection it then spends extra work on *why*: which scalar of a short raw signature lost its
+leading zero byte, or which common client mistake (another key, the challenge signed with its
+newline, ...) makes the signature verify. Those findings go into ``Verdict.details`` and never
+change ``accepted``.
 """
 
 from __future__ import annotations
@@ -28,10 +33,9 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from . import jdk_ecdsa
 
 MAX_SIGNATURE_CHARS = 96
 RAW_SIGNATURE_BYTES = 64
@@ -53,7 +57,8 @@ class Verdict:
     signature_b64_chars: int
     signature_bytes: int | None  # decoded length, None when it did not decode
     reason_code: str | None = None  # a key of reasons.toml; None when accepted
-    details: dict = field(default_factory=dict)  # fills the reason and hint templates
+    details: dict = field(default_factory=dict)  # fills the reason, hint and warning templates
+    warning_code: str | None = None  # accepted, but only as QuestDB's lenient verifier does: warnings.toml
 
 
 class Base64Problem(ValueError):
@@ -96,10 +101,9 @@ def verify_signature(public_key: ec.EllipticCurvePublicKey, message: bytes, sig:
     if not any(sig):  # all zero, or empty
         return False
     if len(sig) == RAW_SIGNATURE_BYTES:
-        return _verify_scalars(public_key, message, *_split_raw(sig))
-    if _strict_der_scalars(sig) is None:
-        return False
-    return _verify_der(public_key, message, sig)
+        return _verify_as_the_jdk(public_key, message, *_split_raw(sig))
+    scalars = jdk_ecdsa.der_scalars(sig)
+    return scalars is not None and _verify_as_the_jdk(public_key, message, scalars[0], scalars[1])
 
 
 def judge(kid: str, challenge: bytes, line: bytes, keys: dict, diagnose_max_keys: int = 64) -> Verdict:
@@ -139,16 +143,19 @@ def judge(kid: str, challenge: bytes, line: bytes, keys: dict, diagnose_max_keys
 
     if len(sig) == RAW_SIGNATURE_BYTES:
         r, s = _split_raw(sig)
-        if _verify_scalars(key.public_key, challenge, r, s):
+        if _verify_as_the_jdk(key.public_key, challenge, r, s):
             verdict.accepted = True
             return verdict
     else:
-        scalars = _strict_der_scalars(sig)
+        scalars = jdk_ecdsa.der_scalars(sig)
         if scalars is None:
             return _reject_not_der(verdict, key, challenge, sig)
-        r, s = scalars
-        if _verify_der(key.public_key, challenge, sig):
+        r, s, unsigned = scalars
+        if _verify_as_the_jdk(key.public_key, challenge, r, s):
             verdict.accepted = True
+            if unsigned:  # what the JDK reads as unsigned, strict DER reads as negative
+                verdict.warning_code = "der_missing_sign_byte"
+                verdict.details["scalars"] = " and ".join(unsigned)
             return verdict
 
     others = _other_keys(keys, kid, diagnose_max_keys)
@@ -165,7 +172,7 @@ def reconsider(verdict: Verdict, line: bytes, keys: dict, messages: list[tuple[s
         return verdict
     kid = verdict.details["kid"]
     sig = decode_signature_base64(line)  # it decoded, and its scalars were read, to reach a mismatch
-    r, s = _split_raw(sig) if len(sig) == RAW_SIGNATURE_BYTES else _strict_der_scalars(sig)
+    r, s = _split_raw(sig) if len(sig) == RAW_SIGNATURE_BYTES else jdk_ecdsa.der_scalars(sig)[:2]
     return _explain_mismatch(verdict, kid, keys[kid], _other_keys(keys, kid, diagnose_max_keys), messages, r, s)
 
 
@@ -180,26 +187,24 @@ def _split_raw(sig: bytes) -> tuple[int, int]:
     return int.from_bytes(sig[:SCALAR_BYTES], "big"), int.from_bytes(sig[SCALAR_BYTES:], "big")
 
 
-def _strict_der_scalars(sig: bytes) -> tuple[int, int] | None:
-    """(r, s) when ``sig`` is a DER SEQUENCE of two INTEGERs in canonical form, else None."""
-    try:
-        r, s = decode_dss_signature(sig)
-        canonical = encode_dss_signature(r, s)
-    except ValueError:
-        return None
-    return (r, s) if canonical == sig else None
-
-
-def _verify_der(public_key, message: bytes, der: bytes) -> bool:
-    try:
-        public_key.verify(der, message, _ECDSA_SHA256)
-    except InvalidSignature:
+def _verify_as_the_jdk(public_key, message: bytes, r: int, s: int) -> bool:
+    """The JDK's verdict on (r, s): OpenSSL's, except where the JDK does not reduce x mod n
+    (jdk_ecdsa, case 2: only possible for r below p - n, so the point is computed only then)."""
+    if not (0 < r < jdk_ecdsa.N and 0 < s < jdk_ecdsa.N and _verify_scalars(public_key, message, r, s)):
         return False
-    return True
+    if r >= jdk_ecdsa.P - jdk_ecdsa.N:
+        return True
+    numbers = public_key.public_numbers()
+    return not jdk_ecdsa.x_needs_reduction((numbers.x, numbers.y), message, r, s)
 
 
 def _verify_scalars(public_key, message: bytes, r: int, s: int) -> bool:
-    return _verify_der(public_key, message, encode_dss_signature(r, s))
+    """OpenSSL's verdict on (r, s), the scalars re-encoded as canonical DER."""
+    try:
+        public_key.verify(encode_dss_signature(r, s), message, _ECDSA_SHA256)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def _reject_not_der(verdict: Verdict, key, challenge: bytes, sig: bytes) -> Verdict:
