@@ -23,27 +23,27 @@ class WireObservation:
 
 
 def handshake_of(case: dict, ilp_lines: list[str]) -> Handshake:
-    """The case's fields (the header of negative_cases.toml) as a Handshake."""
+    """A case of negative_cases.toml, as cases.load_cases gives it (every default filled in: the
+    defaults are written once, in the schema), as a Handshake."""
     rows = "".join(line + "\n" for line in ilp_lines).encode()
-    placement = case.get("rows", "after")
     return Handshake(
-        kid=case.get("kid", "testUser1"),
-        key_id_end=case.get("key_id_end", "\n").encode(),
-        truncate_key_id=TRUNCATED_KEY_ID_BYTES if case.get("truncate_key_id") else None,
-        rows_before=rows if placement == "before" else b"",
-        message=case.get("message", "challenge"),
-        form=case.get("signature", "p1363"),
-        base64=case.get("base64", "standard"),
-        pad_to=case.get("pad_to"),
-        line_end=case.get("signature_end", "\n").encode(),
-        rows=rows if placement == "after" else b"",
+        kid=case["kid"],
+        key_id_end=case["key_id_end"].encode(),
+        truncate_key_id=TRUNCATED_KEY_ID_BYTES if case["truncate_key_id"] else None,
+        rows_before=rows if case["rows"] == "before" else b"",
+        message=case["message"],
+        form=case["signature"],
+        base64=case["base64"],
+        pad_to=case.get("pad_to"),  # optional: absent means no padding beyond base64's own
+        line_end=case["signature_end"].encode(),
+        rows=rows if case["rows"] == "after" else b"",
     )
 
 
 def run_case(host: str, port: int, keys: dict, case: dict, ilp_lines: list[str], after=None) -> WireObservation:
     """Play one case. `after(sock)`, if given, runs on a connection the server left open."""
     how = handshake_of(case, ilp_lines)
-    key = Key.from_jwk(keys[case.get("key", how.kid)])
+    key = Key.from_jwk(keys[case["key"]])
     with connect(host, port, TIMEOUT) as conn:
         seen = conn.handshake(key, how)
         # Accepted handshakes get silence; rejected ones a close (EOF or reset).

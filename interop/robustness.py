@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from server_stub.faults import FAULTS as STUB_FAULTS
 from server_stub.records import Connection, by_connection
-from server_stub.server import FAULTS as STUB_FAULTS
 
 from .datafile import ABSENT, DataFileError, Key, Table, entry_name, load_toml
 from .fixture import diff_rows, expected_for, row_fields

@@ -45,7 +45,7 @@ def test_questdb_closes_an_unknown_key_id_with_bad_base64(questdb):
 def test_questdb_accepts_der_integers_without_their_sign_byte(questdb):
     """Java reads a DER INTEGER as an unsigned magnitude: r or s with its top bit set and no 0x00 sign
     byte verifies, and the rows are stored; the stub accepts it too, with a warning (server_stub/PROTOCOL.md section 1.3)."""
-    case = {"id": "der-unsigned", "signature": "der-unsigned"}
+    case = CASES["der-unsigned"]
     for attempt in range(3):  # three fresh challenges, three signatures with a missing sign byte
         wire = run_case(questdb.host, questdb.ilp_port, JWKS, case, [f"der_unsigned attempt={attempt}i"])
         assert wire.challenge_received and not wire.closed_by_server

@@ -25,17 +25,14 @@ import time
 import types
 
 import pytest
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from driving import Driven
 from wire import TIMEOUT, b64, connect, raw_signature, read_line
 
 from server_stub import names
 from server_stub.authdb import load_auth_db
+from server_stub.client import Key
 from server_stub.events import EventLog, encode
 from server_stub.ilp import IlpStream, format_row, parse_line
-from server_stub.keys import private_key_from_jwk
 from server_stub.machine import CHALLENGE_BYTES, Limits, Machine, State
 from server_stub.reasons import catalogue
 from server_stub.server import YIELD_AFTER_BYTES, Connection, StubConfig
@@ -611,27 +608,27 @@ class FuzzedConnection:
 
 
 class Signer:
+    """Good answers and typical mistakes, signed with the reference client's keys."""
+
     def __init__(self, jwks: dict):
-        self.privates = {kid: private_key_from_jwk(jwk) for kid, jwk in jwks.items()}
+        self.keys = {kid: Key.from_jwk(jwk) for kid, jwk in jwks.items()}
 
     def sign(self, kid: str, message: bytes, form: str) -> bytes:
-        der = self.privates[kid].sign(message, ec.ECDSA(hashes.SHA256()))
-        if form == "der":
-            return der
-        r, s = decode_dss_signature(der)
+        """`form`: a form of the reference client ("p1363", "der"), or "swapped" (s || r)."""
         if form == "swapped":
-            r, s = s, r
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+            raw = self.keys[kid].p1363(message)
+            return raw[32:] + raw[:32]
+        return self.keys[kid].sign(message, form)
 
     def answer(self, rng: random.Random, kind: str, kid: str, challenge: bytes) -> tuple[bytes, tuple]:
         """(signature bytes, expected (accepted, reason_code)) for a good answer or a typical mistake."""
         if kind == "valid":
-            return self.sign(kid, challenge, rng.choice(("raw", "der"))), (True, None)
+            return self.sign(kid, challenge, rng.choice(("p1363", "der"))), (True, None)
         mistake = rng.choice(("wrong_key", "signed_with_newline", "double_hashed", "swapped_r_s"))
         signer = ("bob" if kid == "alice" else "alice") if mistake == "wrong_key" else kid
         message = {"signed_with_newline": challenge + b"\n",
                    "double_hashed": hashlib.sha256(challenge).digest()}.get(mistake, challenge)
-        return self.sign(signer, message, "swapped" if mistake == "swapped_r_s" else "raw"), (False, mistake)
+        return self.sign(signer, message, "swapped" if mistake == "swapped_r_s" else "p1363"), (False, mistake)
 
 
 def test_fuzz_handshake_one_auth_per_connection_no_row_without_it(two_keys):
@@ -765,7 +762,7 @@ def test_a_large_read_ends_the_connections_turn_and_a_stop_keeps_it_paused(two_k
         conn.connection_made(transport)
         conn.data_received(b"alice\n")
         challenge = bytes(transport.written[:-1])
-        conn.data_received(base64.b64encode(signer.sign("alice", challenge, "raw")) + b"\nt n=1i\n")
+        conn.data_received(base64.b64encode(signer.sign("alice", challenge, "p1363")) + b"\nt n=1i\n")
         paused.append(not transport.reading)  # a small read: no pause
         conn.data_received(large)
         paused.append(not transport.reading)
