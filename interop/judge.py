@@ -58,6 +58,8 @@ def judge_client(client: Client, connections: int, run: Finished, events: list[E
         problems = []
         if auth["accepted"]:
             result.accepted += 1
+            if "warning_code" in auth:  # accepted only as QuestDB's lenient verifier accepts: strict ones would not
+                problems.append(f"accepted with a warning: {auth['warning_code']}: {auth['warning']}")
             if auth["encoding"] != client.encoding:
                 problems.append(f"encoding {auth['encoding']}, registered {client.encoding}")
             row_problems = diff_rows(expected_rows, [row_fields(e) for e in seen.rows])
@@ -121,8 +123,10 @@ def judge_case(case: dict, wire, conn: Connection | None, fixture_rows: int) -> 
         "rows": len(conn.rows),
         "reason": auth.get("reason"),
         "hint": auth.get("hint"),
+        "warning_code": auth.get("warning_code"),
     }
     want = dict(expect)
+    want.setdefault("warning_code", None)  # an acceptance with a warning must be expected by name
     want["rows"] = fixture_rows if want["rows"] == "all" else want["rows"]
     want["closed_by_server"] = not want["accepted"]
     failures = [f"{key}: observed {observed[key]!r}, expected {value!r}"

@@ -3,7 +3,7 @@ questdb, bench) and their tests; and the test keys as private copies."""
 
 from __future__ import annotations
 
-import shutil
+import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,7 +39,9 @@ def private_key_copies(folder: Path) -> dict[str, Path]:
     for source in sorted(KEYS.glob("*.jwk.json")):
         target = folder / source.name
         target.unlink(missing_ok=True)
-        shutil.copyfile(source, target)
-        target.chmod(0o600)
+        # Created with mode 0600 from the start (O_EXCL: never through an existing file or link).
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(source.read_bytes())
         copies[source.name.removesuffix(".jwk.json")] = target
     return copies

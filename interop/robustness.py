@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from server_stub.faults import FAULTS as STUB_FAULTS
+from server_stub.faults import PARAMETERS as FAULT_PARAMETERS
 from server_stub.records import Connection, by_connection
 
 from .datafile import ABSENT, DataFileError, Key, Table, entry_name, load_toml
@@ -81,8 +82,9 @@ def load_faults(path: Path = FAULTS) -> dict:
         where = f"{path}: {entry_name('fault', index, fault, 'name')}"
         if fault["name"] not in STUB_FAULTS:
             raise FaultsError(f"{where}: name: not a fault of the stub; known: {', '.join(sorted(STUB_FAULTS))}")
-        if fault.get("fault_delay", 0) > example_timeout / 2:
-            raise FaultsError(f"{where}: fault_delay = {fault['fault_delay']}: more than half of example_timeout "
+        delay = fault.get("fault_delay", FAULT_PARAMETERS["fault_delay"].default)  # the stub's default if unset
+        if delay > example_timeout / 2:
+            raise FaultsError(f"{where}: fault_delay = {delay}: more than half of example_timeout "
                               f"({example_timeout:g}): the example's wait would race the delay")
     return spec
 

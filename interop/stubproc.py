@@ -26,6 +26,9 @@ class StubProcess:
         self.events_path = Path(events_path)
         self.cmd = [sys.executable, "-m", "server_stub", "serve", "--auth-db", str(auth_db),
                     "--port", "0", "--events", str(self.events_path), *extra_args]
+        # The stub's stderr goes to a file, never to a pipe nobody reads while it runs (a full pipe
+        # would block its loop).
+        self.stderr_path = self.events_path.with_name(self.events_path.name + ".stderr")
         self.proc: subprocess.Popen | None = None
         self.host: str | None = None
         self.port: int | None = None
@@ -33,16 +36,17 @@ class StubProcess:
 
     def __enter__(self) -> StubProcess:  # noqa: PYI034 (self, started)
         self.events_path.parent.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with open(self.stderr_path, "wb") as stderr:
+            self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=stderr, text=True)
         line = _readline_with_timeout(self.proc, STARTUP_TIMEOUT)
         try:
             listening = json.loads(line)
             self.host, self.port = listening["host"], listening["port"]
         except (json.JSONDecodeError, KeyError, TypeError):
             self.proc.kill()
-            _, err = self.proc.communicate(timeout=STOP_TIMEOUT)
+            self.proc.communicate(timeout=STOP_TIMEOUT)
             raise StubError(f"stub did not start: {' '.join(self.cmd)}\nexit {self.proc.returncode}\n"
-                            f"stdout: {line!r}\nstderr: {err}") from None
+                            f"stdout: {line!r}\nstderr: {self._stderr_text()}") from None
         return self
 
     def __exit__(self, *exc) -> None:
@@ -54,13 +58,18 @@ class StubProcess:
             return
         self.proc.send_signal(signal.SIGTERM)
         try:
-            _, self.stderr = self.proc.communicate(timeout=STOP_TIMEOUT)
+            self.proc.communicate(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            _, self.stderr = self.proc.communicate()
+            self.proc.communicate(timeout=STOP_TIMEOUT)
+            self.stderr = self._stderr_text()
             raise StubError(f"stub did not stop within {STOP_TIMEOUT} s of SIGTERM") from None
+        self.stderr = self._stderr_text()
         if self.proc.returncode != 0:
             raise StubError(f"stub exited {self.proc.returncode}: {self.stderr}")
+
+    def _stderr_text(self) -> str:
+        return self.stderr_path.read_text("utf-8", errors="replace")
 
     def events(self) -> list[Event]:
         """Every event the stub wrote, each checked against its record (server_stub.records)."""

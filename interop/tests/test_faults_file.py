@@ -47,3 +47,11 @@ def test_a_broken_rule_names_the_file_the_entry_and_the_key(tmp_path, old, new, 
     with pytest.raises(FaultsError, match=message) as raised:
         load_faults(path)
     assert str(path) in str(raised.value)
+
+
+def test_an_unset_fault_delay_is_checked_at_the_stubs_default(tmp_path):
+    text = FAULTS.read_text("utf-8").replace("fault_delay = 2.0\n", "").replace("example_timeout = 4.0", "example_timeout = 3.5")
+    path = tmp_path / "faults.toml"
+    path.write_text(text, "utf-8")
+    with pytest.raises(FaultsError, match=r"fault_delay = 2.0: more than half of example_timeout \(3.5\)"):
+        load_faults(path)

@@ -90,3 +90,28 @@ def test_run_example_gives_the_contract_variables_and_no_stray_ones(tmp_path, mo
         "ILP_CONNECTIONS": "3", "ILP_TIMEOUT_S": "4", "ILP_PROTOCOL_VERSION": "1"}
     default = run_example(client, tmp_path, "127.0.0.1", 9, tmp_path / "k.json", 1, timeout=30)
     assert json.loads(default.stdout)["ILP_TIMEOUT_S"] == "10"
+
+
+def test_judge_fails_an_acceptance_that_only_questdbs_leniency_gives():
+    events = _events(2, ROWS)
+    auth = next(e for e in events if e["event"] == "auth")
+    auth.update(warning_code="der_missing_sign_byte", warning="the DER INTEGER of s lacks its sign byte")
+    result = judge_client(_client(), 2, RUN_OK, events, ROWS)
+    assert not result.passed and "accepted with a warning: der_missing_sign_byte" in result.failures[0]
+
+
+def test_key_copies_are_private_from_the_start_whatever_the_umask(tmp_path):
+    import os
+    import stat
+
+    from interop.paths import KEYS, private_key_copies
+
+    old = os.umask(0)  # the most permissive umask: the mode must still be 0600
+    try:
+        copies = private_key_copies(tmp_path / "keys")
+    finally:
+        os.umask(old)
+    assert set(copies) == {"testUser1", "testUser2"}
+    for kid, path in copies.items():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert path.read_bytes() == (KEYS / f"{kid}.jwk.json").read_bytes()
