@@ -35,8 +35,10 @@ def install_stub(session: nox.Session, extras: str = "") -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The stub's suite (Wycheproof vectors, sockets, hypothesis) and the harness's own tests."""
+    """The Go examples' helper tests, the stub's suite (Wycheproof vectors, sockets, hypothesis) and the
+    harness's own tests."""
     install_stub(session, "[test]")
+    session.run("go", "-C", "go", "test", "./...", external=True)
     session.run("python", "-m", "pytest", "--timeout=300", "server_stub/tests", "interop/tests", *session.posargs)
 
 

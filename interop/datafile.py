@@ -7,7 +7,7 @@ with every default filled in, so a default is written once, in the schema. Anyth
 not allow raises `DataFileError` naming the file, the entry and the key:
 
     interop/faults.toml: fault 1 (challenge-in-pieces): unknown keys ['colum'] (allowed: [...]); missing keys ['column']
-    interop/negative_cases.toml: case 4 (short-raw): signature = 'p1363-padded'; expected 'der', 'der-unsigned', ...
+    interop/negative_cases.toml: case 5 (short-raw): signature = 'p1363-padded'; expected 'der', 'der-unsigned', ...
 
 Rules that relate several keys or files stay with the file's consumer, which raises its error
 (a subclass of DataFileError) in the same `FILE: ENTRY: problem` form, naming entries with `entry_name`.

@@ -2,7 +2,7 @@
 
 Each case says how to deviate from a correct handshake; `handshake_of` maps its fields onto a
 `server_stub.client.Handshake`, and `run_case` plays it on one connection and reports what the client
-side saw on the wire. The verdict itself comes from the stub's events (negative.py compares both with
+side saw on the wire. The verdict itself comes from the stub's events (judge.judge_case compares both with
 the case's expectation).
 """
 

@@ -1,5 +1,5 @@
 // node-crypto-der: the handshake with node:crypto's one-shot crypto.sign(). For an EC key it returns
-// the signature in DER, ASN.1 SEQUENCE { INTEGER r, INTEGER s }: 70 to 72 bytes, never 64 in
+// the signature in DER, ASN.1 SEQUENCE { INTEGER r, INTEGER s }: 70 to 72 bytes (rarely fewer), never 64 in
 // practice, so the server reads it as DER. This is what @questdb/nodejs-client sends.
 //
 // Run: ILP_HOST=127.0.0.1 ILP_PORT=9009 ILP_KEY=interop/keys/testUser1.jwk.json \
@@ -60,7 +60,7 @@ await forEachConnection(ID, connections, async () => {
     //    length but 64 makes the server parse DER.
     const signature = sign("sha256", challenge, key);
 
-    // 4. Standard base64 (A-Z a-z 0-9 + /, "=" padding: 96 characters for 70-72 bytes), then a line
+    // 4. Standard base64 (A-Z a-z 0-9 + /, "=" padding: 96 characters for 70-72 bytes, fewer for the rare shorter one), then a line
     //    end. Never "base64url": the server rejects "-" and "_".
     socket.write(`${signature.toString("base64")}\n`);
 

@@ -1,4 +1,4 @@
-"""python-raw-der: QuestDB's ILP/TCP authentication by hand, signature sent in DER (70 to 72 bytes).
+"""python-raw-der: QuestDB's ILP/TCP authentication by hand, signature sent in DER (70 to 72 bytes, rarely fewer).
 
 The handshake, over a plain socket, with the `cryptography` package:
   1. send the key id and "\\n"

@@ -68,7 +68,7 @@ def make_challenge() -> bytes:
 class Limits:
     """What bounds one connection. The defaults are the real server's where it has one."""
 
-    max_key_id_bytes: int = 128 * 1024  # the real server's receive buffer
+    max_key_id_bytes: int = 128 * 1024  # the stub's bound; the real server's limit is unmeasured (issue 13)
     max_line_bytes: int = 128 * 1024  # one ILP line (or a signature line before its \n)
     handshake_timeout: float = 15.0  # the real server has none; the stub records what was missing
     diagnose_max_keys: int = 64  # other auth-file keys tried when explaining a failed signature
