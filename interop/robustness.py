@@ -16,7 +16,7 @@ from .fixture import diff_rows, expected_for, row_fields
 from .paths import FAULTS
 from .process import Finished
 from .registry import Client
-from .run_example import run_example
+from .run_example import CONTRACT_DEFAULT_TIMEOUT_S, run_example
 from .stubproc import StubProcess
 
 ACCEPTABLE = {"survives", "fails clearly"}
@@ -47,7 +47,6 @@ class FaultResult:
         return SHORT[self.outcome] + ("*" if self.known and self.passed else "")
 
 
-CONTRACT_DEFAULT_TIMEOUT_S = 10.0  # ILP_TIMEOUT_S when unset (CLIENTS.md)
 
 FAULT = Table({
     "name": Key(str),  # a fault of the stub (--fault NAME)

@@ -10,11 +10,11 @@ from .paths import REPO
 from .process import Finished, run
 from .registry import Client
 
-EXAMPLE_TIMEOUT_S = 10.0  # ILP_TIMEOUT_S of the matrix runs: the contract's default
+CONTRACT_DEFAULT_TIMEOUT_S = 10.0  # ILP_TIMEOUT_S when unset (CLIENTS.md), and what the matrix runs give
 
 
 def run_example(client: Client, build_dir: Path, host: str, port: int, key: Path, connections: int,
-                timeout: float, example_timeout: float = EXAMPLE_TIMEOUT_S) -> Finished:
+                timeout: float, example_timeout: float = CONTRACT_DEFAULT_TIMEOUT_S) -> Finished:
     """Run `client` once, as CLIENTS.md says; `timeout` bounds the whole process, `example_timeout`
     (ILP_TIMEOUT_S) each of its waits."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("ILP_")}

@@ -33,7 +33,6 @@ MAX_ERRORS = 50  # per worker: then it stops (the server is gone or refusing)
 SETUP_TIMEOUT = 60.0  # spawning the workers and loading the key
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-Signer = Key.from_jwk  # the client's key, parsed once per process (the name interop/bench/main.py imports)
 
 
 def handshake(key: Key, host: str, port: int, extra: bytes = b"") -> socket.socket:

@@ -32,6 +32,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from server_stub.client import Key as ClientKey
 from server_stub.keys import load_jwk
 from server_stub.loops import default_loop
 from server_stub.records import by_connection, read_events
@@ -42,7 +43,7 @@ from ..process import run
 from ..questdb.launcher import QuestDBProcess, pinned
 from ..stubproc import StubProcess
 from . import ceiling, floor, profiling, report
-from .loadgen import PROBE_TABLE, RowStream, Signer, machine_busy_seconds, process_cpu_seconds, run_handshakes
+from .loadgen import PROBE_TABLE, RowStream, machine_busy_seconds, process_cpu_seconds, run_handshakes
 from .rows import TABLE, Payload, build_payload
 
 TARGETS = Table({  # targets.toml: stated beside the figures, never asserted
@@ -233,7 +234,7 @@ def _stub_rows(args, out: Path, jwk: dict, payload: Payload, limit: float, stub:
     stub = stub or StubProcess(AUTH_DB, events_path)
     with stub:
         pid = stub.proc.pid
-        stream = RowStream(stub.host, stub.port, Signer(jwk), payload.chunks, half_close=True)
+        stream = RowStream(stub.host, stub.port, ClientKey.from_jwk(jwk), payload.chunks, half_close=True)
         cpu_from, machine_from = process_cpu_seconds(pid), machine_busy_seconds()
         stream.start()
         limited = not stream.closed.wait(limit)
@@ -295,7 +296,7 @@ def _scan_row_events(path: Path) -> tuple[int, dict | None, dict | None]:
 
 def _questdb_rows(qdb: QuestDBProcess, args, jwk: dict, payload: Payload) -> dict:
     pid = qdb.proc.pid
-    stream = RowStream(qdb.host, qdb.ilp_port, Signer(jwk), payload.chunks, half_close=False)
+    stream = RowStream(qdb.host, qdb.ilp_port, ClientKey.from_jwk(jwk), payload.chunks, half_close=False)
     cpu_from, machine_from = process_cpu_seconds(pid), machine_busy_seconds()
     stream.start()
     count = qdb.wait_for_counts([TABLE], at_least=payload.rows, timeout=args.questdb_rows_timeout,

@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from .authdb import decode_base64url
 from .keys import load_jwk, private_key_from_jwk
+from .machine import CHALLENGE_BYTES
 
 __all__ = [
     "ALPHABETS",
@@ -59,7 +60,6 @@ __all__ = [
     "connect",
 ]
 
-CHALLENGE_BYTES = 512
 TIMEOUT = 10.0  # seconds: the connect, the challenge, each send, the drain
 SILENCE = 0.5  # seconds a server that accepted stays silent before we call the connection open
 MAX_CHALLENGE_LINE = 64 * 1024  # bytes read looking for the challenge's "\n"

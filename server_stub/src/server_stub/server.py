@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from . import faults
 from .events import EventLog
-from .faults import FAULTS, PARAMETERS
-from .machine import CHALLENGE_BYTES, Close, Emit, EmitRows, Limits, Machine, Send, State, Wake, make_challenge
+from .faults import PARAMETERS
+from .machine import Close, Emit, EmitRows, Limits, Machine, Send, State, Wake
 
-__all__ = ["CHALLENGE_BYTES", "FAULTS", "Connection", "StubConfig", "StubServer", "make_challenge"]
+__all__ = ["Connection", "StubConfig", "StubServer"]
 
 
 @dataclass
