@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from server_stub.records import Event, read_events
+from server_stub.records import Event, check, read_events
 
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
@@ -40,9 +40,9 @@ class StubProcess:
             self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=stderr, text=True)
         line = _readline_with_timeout(self.proc, STARTUP_TIMEOUT)
         try:
-            listening = json.loads(line)
+            listening = check(json.loads(line), "the stub's listening line")
             self.host, self.port = listening["host"], listening["port"]
-        except (json.JSONDecodeError, KeyError, TypeError):
+        except (ValueError, KeyError):  # not JSON, or not a listening record (records.EventsError)
             self.proc.kill()
             self.proc.communicate(timeout=STOP_TIMEOUT)
             raise StubError(f"stub did not start: {' '.join(self.cmd)}\nexit {self.proc.returncode}\n"

@@ -14,22 +14,21 @@ from __future__ import annotations
 import base64
 import difflib
 import json
-import os
 import re
 import shlex
 import shutil
-import signal
 import stat
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from server_stub.authdb import KEY_TYPE, AuthFileError, decode_base64url, parse_auth_db
 from server_stub.client import Handshake, Key, authenticate
+from server_stub.records import by_connection
 from server_stub.running import run_stub
 
 from ..paths import DOCS_CONF_KEYS as DATA
+from ..process import run as run_process
 from .data import conf_keys as _data  # known_conf_keys.toml, checked against its schema
 
 __all__ = [
@@ -491,18 +490,10 @@ def _overwrites(code: str) -> bool:
 
 
 def _run_bash(code: str, workdir: Path, timeout: float) -> tuple[int | None, str, str]:
-    """(exit code or None on timeout, stdout, stderr) of `bash -e -c code` in workdir, in its own process
-    group (killed whole on timeout)."""
-    process = subprocess.Popen(["bash", "-e", "-c", code], cwd=workdir, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True, umask=RECIPE_UMASK)
-    try:
-        out, err = process.communicate(timeout=timeout)
-        return process.returncode, out, err
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        out, err = process.communicate()
-        return None, out, err
+    """(exit code or None on timeout, stdout, stderr) of `bash -e -c code` in workdir (process.run: its
+    own process group, killed whole on timeout)."""
+    done = run_process(["bash", "-e", "-c", code], workdir, timeout, umask=RECIPE_UMASK)
+    return done.exit_code, done.stdout, done.stderr
 
 
 def authenticate_once(host: str, port: int, jwk: dict, row: bytes = CHECK_ROW,
@@ -607,10 +598,11 @@ def _prove_key(jwk: dict, auth_path: Path, evidence: list[str], notes: list[str]
         except TimeoutError:
             pass
         events = stub.events()
-    auths = [e for e in events if e["event"] == "auth"]
+    conns = list(by_connection(events).values())
+    auths = [c.auth for c in conns if c.auth is not None]
     table = CHECK_ROW.split(b" ")[0].decode()
-    arrived = [e for e in events if e["event"] == "row" and e.get("table") == table]
-    if auths and auths[0].get("accepted") and arrived:
+    arrived = [row for c in conns for row in c.rows if row["table"] == table]
+    if auths and auths[0]["accepted"] and arrived:
         auth = auths[0]
         evidence.append(f"handshake with the stub: key id {kid!r} accepted ({auth.get('encoding')} signature, "
                         f"{auth.get('signature_bytes')} bytes); the row {CHECK_ROW.decode().strip()!r} arrived")

@@ -378,7 +378,7 @@ def connect(host: str, port: int, timeout: float = TIMEOUT, nodelay: bool = Fals
     family = _address_family(host)
     if family is None:
         sock = socket.create_connection((host, port), timeout=timeout)
-    else:  # an address literal: no name lookup (a fifth of the bench client's time per handshake)
+    else:  # an address literal: no name lookup (its cost: interop/bench/README.md)
         sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         if family is not None:
