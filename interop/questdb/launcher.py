@@ -308,13 +308,13 @@ class QuestDBProcess:
         except urllib.error.HTTPError as error:
             body = error.read()
             try:
-                answer = json.loads(body)
+                answer = json.loads(body, strict=False)  # QuestDB writes control characters in strings unescaped
             except ValueError:
                 raise QuestDBError(f"HTTP {error.code} from QuestDB for {sql!r}: {body[:200]!r}") from None
             raise QueryError(answer.get("error", f"HTTP {error.code}"), sql, answer.get("position")) from None
         except (urllib.error.URLError, OSError) as error:
             raise QuestDBError(f"QuestDB HTTP endpoint {self.host}:{self.http_port} unreachable: {error}") from None
-        answer = json.loads(body)
+        answer = json.loads(body, strict=False)  # QuestDB writes control characters in strings unescaped
         if "error" in answer:
             raise QueryError(answer["error"], sql, answer.get("position"))
         return answer

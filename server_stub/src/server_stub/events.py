@@ -70,6 +70,13 @@ class EventLog:
         with self._changed:
             return list(self._memory)
 
+    def since(self, start: int) -> list[dict]:
+        """The events from number `start` on (in-memory logs only): for a reader that keeps its place."""
+        if self._memory is None:
+            raise RuntimeError("this event log does not keep events in memory")
+        with self._changed:
+            return self._memory[start:]
+
     def wait_for(self, condition: Callable[[list[dict]], object], timeout: float) -> object:
         """Block until condition(events) is truthy and return its value; TimeoutError after timeout."""
         if self._memory is None:

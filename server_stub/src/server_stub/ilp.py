@@ -63,21 +63,24 @@ __all__ = ["IlpLineError", "IlpStream", "format_row", "parse_line"]
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
-_BOOLEANS = {
-    "t": True, "T": True, "true": True, "True": True, "TRUE": True,
-    "f": False, "F": False, "false": False, "False": False, "FALSE": False,
-}
+# Looked up in lower case: QuestDB takes t, f, true and false in any mix of case (tRuE too).
+_BOOLEANS = {"t": True, "true": True, "f": False, "false": False}
 _NON_FINITE_FLOATS = ("NaN", "Infinity", "-Infinity")
+# How they may be written: a sign is allowed before either (-NaN is NaN).
+_NON_FINITE_SPELLINGS = {"NaN": "NaN", "+NaN": "NaN", "-NaN": "NaN",
+                         "Infinity": "Infinity", "+Infinity": "Infinity", "-Infinity": "-Infinity"}
+_LONG256_RE = re.compile(r"0x[0-9a-fA-F]{1,64}")
 # Timestamp units by the suffix after the digits, for timestamp columns and
 # the designated timestamp alike (which without a suffix is in nanoseconds).
 _UNIT_BY_SUFFIX = {"n": "ns", "t": "us", "m": "ms"}
 _SUFFIX_BY_UNIT = {"ns": "n", "us": "t", "ms": "m"}
 
 # [0-9] rather than \d: \d would also accept non-ASCII digits such as "٣".
-_FLOAT_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_FLOAT_RE = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_NONZERO_MANTISSA_RE = re.compile(r"[^eE]*[1-9]")
 # Runs of characters that need no attention in the character scanner.
 _NAME_RUN_RE = re.compile(r"[^ ,=\\\n\r]*")
-_STRING_RUN_RE = re.compile(r'[^"\\\n\r]*')
+_STRING_RUN_RE = re.compile(r'[^"\\\n]*')
 _RAW_VALUE_RE = re.compile(r"[^, \n\r]*")
 
 _NAME_ESCAPES = str.maketrans({"\\": "\\\\", " ": "\\ ", ",": "\\,", "=": "\\="})
@@ -109,9 +112,14 @@ def _fail(problem: str, offset: int) -> NoReturn:
 
 
 def _int64(digits: str, what: str) -> int:
-    # ASCII digits after an optional minus: int() alone would also take "+1",
-    # " 1", "1_000" and non-ASCII digits such as "٣".
+    # ASCII digits after an optional minus, with "_" allowed between them as QuestDB allows (1_000i):
+    # int() alone would also take "+1", " 1" and non-ASCII digits such as "٣".
     unsigned = digits.removeprefix("-")
+    if "_" in unsigned:
+        if unsigned[:1] == "_":
+            raise _BadValue(f"invalid {what}")
+        unsigned = unsigned.replace("_", "")
+        digits = "-" + unsigned if digits[:1] == "-" else unsigned
     if not (unsigned.isascii() and unsigned.isdigit()):
         raise _BadValue(f"invalid {what}")
     return _int64_of_digits(digits, what)
@@ -121,11 +129,25 @@ def _int64_of_digits(digits: str, what: str) -> int:
     """digits: ASCII digits after an optional minus (checked by the caller or its regex)."""
     if len(digits) < 19:  # at most 18 digits: always in range
         return int(digits)
-    # Anything longer than "-9223372036854775808" is out of range; checking the
-    # length first also keeps int() away from its limit on huge digit strings.
-    value = int(digits) if len(digits) <= 20 else INT64_MAX + 1
+    # Leading zeros do not count (QuestDB takes 00000000000000000000001i); anything longer than
+    # "-9223372036854775808" after them is out of range, and checking the length first keeps int()
+    # away from its limit on huge digit strings.
+    sign, unsigned = ("-", digits[1:]) if digits[:1] == "-" else ("", digits)
+    unsigned = unsigned.lstrip("0") or "0"
+    value = int(sign + unsigned) if len(unsigned) <= 19 else INT64_MAX + 1
     if not INT64_MIN <= value <= INT64_MAX:
         raise _BadValue(f"{what} out of 64-bit signed range")
+    return value
+
+
+def _float(text: str) -> float:
+    """A decimal float's value; one too large for a double, or too small to be anything but zero,
+    is refused, as QuestDB refuses it (1e309, 1e-400)."""
+    value = float(text)
+    if math.isinf(value):
+        raise _BadValue("float out of range")
+    if value == 0.0 and _NONZERO_MANTISSA_RE.match(text):
+        raise _BadValue("float out of range (too small)")
     return value
 
 
@@ -141,29 +163,34 @@ def _json_float(value: float) -> float | str:
 def _parse_field_value(text: str) -> dict:
     """Type a field value (anything but a quoted string) by its form."""
     # Booleans first: "t" and "f" would otherwise look like unit suffixes.
-    boolean = _BOOLEANS.get(text)
+    boolean = _BOOLEANS.get(text.lower())
     if boolean is not None:
         return {"type": "boolean", "value": boolean}
     suffix = text[-1:]
     if suffix == "i":
+        if _LONG256_RE.fullmatch(text, 0, len(text) - 1):  # 0x10i: a LONG256 column
+            return {"type": "long256", "value": text[:-1]}
         return {"type": "integer", "value": _int64(text[:-1], "integer")}
     if suffix in _UNIT_BY_SUFFIX:
         value = _int64(text[:-1], "timestamp")
         return {"type": "timestamp", "value": value, "unit": _UNIT_BY_SUFFIX[suffix]}
     if _FLOAT_RE.fullmatch(text):
-        value = float(text)
-        # isfinite first: the common finite case then needs no further call.
-        return {"type": "float", "value": value if math.isfinite(value) else _json_float(value)}
-    if text in _NON_FINITE_FLOATS:
-        return {"type": "float", "value": text}
+        return {"type": "float", "value": _float(text)}
+    if text in _NON_FINITE_SPELLINGS:
+        return {"type": "float", "value": _NON_FINITE_SPELLINGS[text]}
     raise _BadValue("unknown value form")
 
 
 def _parse_timestamp(text: str) -> dict:
-    """The designated timestamp: digits with an optional n/t/m unit."""
+    """The designated timestamp: digits with an optional n/t/m unit. A bare one is nanoseconds too,
+    but only the written `n` makes QuestDB keep nanoseconds (a TIMESTAMP_NS column): "suffix" says so."""
     unit = _UNIT_BY_SUFFIX.get(text[-1:])
-    digits = text if unit is None else text[:-1]
-    return {"value": _int64(digits, "timestamp"), "unit": unit or "ns"}
+    if unit is None:
+        return {"value": _int64(text, "timestamp"), "unit": "ns"}
+    stamp = {"value": _int64(text[:-1], "timestamp"), "unit": unit}
+    if unit == "ns":
+        stamp["suffix"] = "n"
+    return stamp
 
 
 # ---------------------------------------------------------------------------
@@ -189,11 +216,11 @@ def parse_line(line: bytes) -> dict:
 # designated timestamp digits and unit.
 _NAME = r"(?=[^ ,=\n\r])[^ ,=\\\n\r]*(?:\\[^\n\r][^ ,=\\\n\r]*)*"
 _TAG_VALUE = r"[^ ,=\\\n\r]*(?:\\[^\n\r][^ ,=\\\n\r]*)*"
-_STRING_BODY = r'[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*'
+_STRING_BODY = r'[^"\\\n]*(?:\\.[^"\\\n]*)*'
 _RAW = r'[^ ,"\\\n\r]+'
 _FIELD = f'{_NAME}=(?:"{_STRING_BODY}"|{_RAW})'
 _LINE_RE = re.compile(
-    rf"({_NAME})((?:,{_NAME}={_TAG_VALUE})*) ({_FIELD}(?:,{_FIELD})*)(?: (-?[0-9]+)([ntm]?))? *", re.DOTALL
+    rf"({_NAME})((?:,{_NAME}={_TAG_VALUE})*) ({_FIELD}(?:,{_FIELD})*)(?: (-?[0-9]+)([ntm]?)| *)", re.DOTALL
 )
 _TAG_RE = re.compile(rf",({_NAME})=({_TAG_VALUE})", re.DOTALL)
 # One field, its value typed by which group matched: a string (with its opening quote, so that
@@ -226,30 +253,31 @@ def _parse_matched(text: str) -> dict | None:
     symbols = {}
     if line.group(2):
         for key, value in _TAG_RE.findall(text, line.start(2), line.end(2)):
-            symbols[_unescape(key)] = _unescape(value)
+            symbols.setdefault(_unescape(key), _unescape(value))  # a name given twice keeps its first value
     columns = {}
     try:
         for key, quoted, integer, stamp, unit, number, other in _FIELD_RE.findall(text, line.start(3), line.end(3)):
             if "\\" in key:
                 key = _unescape(key)
+            if key in columns:
+                continue  # a name given twice keeps its first value
             if quoted:
                 columns[key] = {"type": "string", "value": _unescape(quoted[1:])}
             elif integer:
                 columns[key] = {"type": "integer", "value": _int64_of_digits(integer, "integer")}
             elif number:
-                value = float(number)
-                columns[key] = {"type": "float", "value": value if math.isfinite(value) else _json_float(value)}
+                columns[key] = {"type": "float", "value": _float(number)}
             elif stamp:
                 value = _int64_of_digits(stamp, "timestamp")
                 columns[key] = {"type": "timestamp", "value": value, "unit": _UNIT_BY_SUFFIX[unit]}
             else:
                 columns[key] = _parse_field_value(other)
-        if symbols and not symbols.keys().isdisjoint(columns):
-            for key in columns:  # a field named like a tag replaces it
-                symbols.pop(key, None)
         stamp, unit = line.group(4, 5)
-        timestamp = None if stamp is None else {"value": _int64_of_digits(stamp, "timestamp"),
-                                                "unit": _UNIT_BY_SUFFIX.get(unit, "ns")}
+        timestamp = None
+        if stamp is not None:
+            timestamp = {"value": _int64_of_digits(stamp, "timestamp"), "unit": _UNIT_BY_SUFFIX.get(unit, "ns")}
+            if unit == "n":
+                timestamp["suffix"] = "n"
     except _BadValue:
         return None
     return {"table": _unescape(line.group(1)), "symbols": symbols, "columns": columns, "timestamp": timestamp}
@@ -270,6 +298,9 @@ def _parse_scanned(text: str) -> dict:
     symbols = {}
     while pos < end and text[pos] == ",":
         key_pos = pos + 1
+        if key_pos == end or text[key_pos] == " ":  # a comma ending the tags is allowed ("t,a=b, x=1")
+            pos = key_pos
+            break
         key, pos = _read_name(text, key_pos, "tag key")
         if not key:
             _fail("empty tag key", key_pos)
@@ -278,7 +309,7 @@ def _parse_scanned(text: str) -> dict:
         value, pos = _read_name(text, pos + 1, f"value of tag {key!r}")
         if pos < end and text[pos] == "=":
             _fail(f"unescaped '=' in value of tag {key!r}", pos)
-        symbols[key] = value
+        symbols.setdefault(key, value)
 
     # pos is now at the end of the line or at the space before the fields.
     if not text[pos:].strip(" "):
@@ -342,16 +373,17 @@ def _read_fields(text: str, pos: int, symbols: dict) -> tuple[dict, int]:
             pos = _RAW_VALUE_RE.match(text, value_pos).end()
             if pos < end and text[pos] in "\n\r":
                 _fail(f"line end character in value of field {key!r}", pos)
-            raw = text[value_pos:pos]
+            raw = _unescape(text[value_pos:pos])  # a backslash escapes here too: a=\1i is 1i
             try:
                 column = _parse_field_value(raw)
             except _BadValue as exc:
                 _fail(f"{exc} in field {key!r}: {raw!r}", value_pos)
-        symbols.pop(key, None)
-        columns[key] = column
+        columns.setdefault(key, column)
         if pos == end or text[pos] == " ":
             return columns, pos
         pos += 1  # skip the comma
+        if pos == end or text[pos] == " ":  # a comma ending the fields is allowed ("t x=1,")
+            return columns, pos
 
 
 def _read_string(text: str, quote_pos: int, key: str) -> tuple[str, int]:
@@ -387,12 +419,12 @@ def _read_designated_timestamp(text: str, pos: int) -> dict | None:
     rest = text[pos + 1:]
     if not rest.strip(" "):
         return None
-    token, _, tail = rest.partition(" ")
+    token, space, _ = rest.partition(" ")
     token_pos = pos + 1
     if not token:
         _fail("more than one space before the timestamp", token_pos)
-    if tail.strip(" "):
-        _fail("unexpected text after the timestamp", token_pos + len(token) + 1)
+    if space:  # even a trailing space: QuestDB refuses the line
+        _fail("unexpected text after the timestamp", token_pos + len(token))
     try:
         return _parse_timestamp(token)
     except _BadValue as exc:
@@ -428,7 +460,7 @@ def format_row(row: dict) -> str:
     if timestamp is not None:
         # A bare designated timestamp is nanoseconds: the common form, so ns gets no suffix.
         unit = timestamp["unit"]
-        suffix = "" if unit == "ns" else _unit_suffix(unit)
+        suffix = timestamp.get("suffix") or ("" if unit == "ns" else _unit_suffix(unit))
         parts.append(f" {_format_integer(timestamp['value'])}{suffix}")
     return "".join(parts)
 
@@ -484,6 +516,8 @@ def _unit_suffix(unit: str) -> str:
 # Splitting a byte stream into lines
 
 _BACKSLASH = ord("\\")
+_LF = ord("\n")
+_CR = ord("\r")
 
 
 class IlpStream:
@@ -553,10 +587,10 @@ class IlpStream:
 
     def _ends_line(self, buffer: bytearray, start: int, end: int) -> bool:
         """Whether the LF or CR at end really ends the line that began at start."""
-        # Only a backslash right before it can keep a line end from ending the
-        # line, and only inside a string, which needs a double quote.  An
-        # unescaped line end inside a string still ends the line (as an error).
-        if end == start or buffer[end - 1] != _BACKSLASH:
+        # Inside a string, a backslash-escaped LF or CR belongs to the string, and so does a raw CR
+        # (QuestDB keeps it); an unescaped LF always ends the line (inside a string, as an error).
+        # Both need a double quote before them.
+        if buffer[end] == _LF and (end == start or buffer[end - 1] != _BACKSLASH):
             return True
         if buffer.find(b'"', start, end) < 0:
             return True
@@ -572,7 +606,7 @@ class IlpStream:
                 self._line_end = found
                 return end == found
             self._tracker = _QuoteTracker()
-        return not self._tracker.escaped_in_string(buffer, start, end)
+        return not self._tracker.line_end_in_string(buffer, start, end)
 
     def _parse_into(self, line: bytearray, rows: list[dict]) -> dict | None:
         self._lines_seen += 1
@@ -621,7 +655,7 @@ def _line_end_positions(buffer: bytearray, pos: int):
 # at the LF or CR that ends the line, or at the end of the buffer if the line is not complete.
 _LINE_EXTENT_RE = re.compile(
     rb"[^\\ \n\r]*(?:\\[^\n\r][^\\ \n\r]*)*"  # table and tags
-    rb'(?: [^\\="\n\r]*(?:(?:\\[^\n\r]|="[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*"?|[="])[^\\="\n\r]*)*)?'  # fields
+    rb'(?: [^\\="\n\r]*(?:(?:\\[^\n\r]|="[^"\\\n]*(?:\\.[^"\\\n]*)*"?|[="])[^\\="\n\r]*)*)?'  # fields
     rb"\\?",  # a backslash just before the line end (it escapes nothing: the line ends)
     re.DOTALL,
 )
@@ -649,8 +683,9 @@ class _QuoteTracker:
         self.in_fields = False
         self.in_string = False
 
-    def escaped_in_string(self, buffer: bytearray, start: int, end: int) -> bool:
-        """Follow the line up to end; True if the byte at end is escaped inside a string."""
+    def line_end_in_string(self, buffer: bytearray, start: int, end: int) -> bool:
+        """Follow the line up to end; True if the LF or CR at end belongs to a string (escaped by a
+        backslash, or a raw CR)."""
         pos = start + self.scanned
         while pos < end:
             # Jump to the next place that can change the state (a regex scan in C: the profile of
@@ -677,5 +712,8 @@ class _QuoteTracker:
             else:  # the space before the fields
                 self.in_fields = True
                 pos += 1
+        if self.in_string and buffer[end] == _CR:
+            self.scanned = end + 1 - start
+            return True
         self.scanned = end - start
         return False

@@ -1,0 +1,171 @@
+"""Playing cases against both servers and judging the stub: the differential engine's core.
+
+    with Servers(out_dir) as servers:
+        results = servers.judge(cases)          # each case on QuestDB and the stub, disagreements replayed
+
+QuestDB (interop/questdb/launcher.py) and the stub (in-process, judged on the wire: real sockets) get
+the same cases; each case has its own table (c<id>) and probe row. A disagreement is played again,
+under a fresh case id (a fresh table), before it is reported. A QuestDB that dies stops the run with
+its log.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from server_stub import run_stub
+from server_stub.client import Key
+from server_stub.records import by_connection, by_peer
+
+from ..paths import AUTH_DB, DEFAULT_JWK
+from ..questdb.launcher import QuestDBError, QuestDBProcess
+from .case import PROBE_TABLE, Case, Script
+from .compare import differences
+from .observe import questdb_outcomes, settle, stub_outcomes
+from .play import play_cases
+
+WORKERS = 8  # connections at a time: far under QuestDB's limit (line.tcp.net.connection.limit, 256)
+BATCH = 250  # cases between two reads of QuestDB's tables; the tables are dropped after each read, since
+# wal_tables(), which tells when ingestion has settled, slows down with the number of tables (10 s at 1,000)
+REPLAY_ID_BASE = 1_000_000  # replays get ids from here on, so that their tables are new
+
+
+@dataclass
+class Result:
+    case: Case
+    questdb: dict
+    stub: dict
+    differences: list[str]
+    replay: list[str] | None = None  # the differences when played again (None: it agreed the first time)
+
+    @property
+    def agrees(self) -> bool:
+        """Agreement, judged on the replay when the first play disagreed (both must disagree to count)."""
+        return not self.differences or self.replay == []
+
+    def as_json(self) -> dict:
+        return {"case": self.case.as_json(), "questdb": self.questdb, "stub": self.stub,
+                "differences": self.differences, "replay": self.replay}
+
+
+class StubWatch:
+    """Reads the stub's events as they come, to tell the player when the stub has decided on a
+    connection: "closed" (its close event) or "open" (the case's probe row arrived)."""
+
+    def __init__(self, log):
+        self._log, self._read, self._lock = log, 0, threading.Lock()
+        self._conn_of_peer: dict[str, int] = {}
+        self._closed: set[int] = set()
+        self._probed: dict[int, set[str]] = {}
+
+    def settled(self, case_id: int, local: str) -> str | None:
+        with self._lock:
+            for event in self._log.since(self._read):
+                self._read += 1
+                kind, conn = event["event"], event.get("conn")
+                if kind == "connect":
+                    self._conn_of_peer[event["peer"]] = conn
+                elif kind == "close":
+                    self._closed.add(conn)
+                elif kind == "row" and event["table"] == PROBE_TABLE:
+                    self._probed.setdefault(conn, set()).add(event["symbols"].get("probe", ""))
+            conn = self._conn_of_peer.get(local)
+            if conn in self._closed:
+                return "closed"
+            return "open" if f"c{case_id}" in self._probed.get(conn, ()) else None
+
+
+class Servers:
+    """QuestDB and the stub, started once for a run. With questdb=False only the stub (the replay of a
+    recorded ground truth)."""
+
+    def __init__(self, out_dir: Path, questdb: bool = True, workers: int = WORKERS):
+        self.out_dir, self.workers = Path(out_dir), workers
+        self.key = Key.load(DEFAULT_JWK)
+        self.questdb = QuestDBProcess(AUTH_DB, self.out_dir / "questdb") if questdb else None
+        self.stub = run_stub(AUTH_DB, self.out_dir / "stub-events.jsonl")
+        self._stub = None
+        self.started_us = int(time.time() * 1_000_000)
+        self._next_replay_id = REPLAY_ID_BASE
+
+    def __enter__(self) -> Servers:  # noqa: PYI034 (self, started)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.questdb is not None:
+            self.questdb.start()
+        self._stub = self.stub.__enter__()
+        self.watch = StubWatch(self._stub.log)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stub.__exit__(*exc)
+        if self.questdb is not None:
+            self.questdb.stop(check=False)
+
+    # --- playing ---------------------------------------------------------------------------------
+
+    def on_questdb(self, cases: list[Case]) -> dict[int, dict]:
+        self._check_alive()
+        seen = play_cases(cases, self.questdb.host, self.questdb.ilp_port, self.key, self.workers)
+        self._check_alive()
+        settle(self.questdb)
+        outcomes = questdb_outcomes(self.questdb, cases, seen, self.started_us)
+        self.questdb.query("drop all tables")
+        return outcomes
+
+    def on_stub(self, cases: list[Case]) -> dict[int, dict]:
+        seen = play_cases(cases, self._stub.host, self._stub.port, self.key, self.workers, self.watch.settled)
+        conns = by_peer(by_connection(self._stub.log.snapshot()))
+        return stub_outcomes(conns, cases, seen)
+
+    def judge(self, cases: list[Case], progress=print) -> list[Result]:
+        """Every case on both servers, in batches; each disagreement played again under a fresh id."""
+        results: list[Result] = []
+        for start in range(0, len(cases), BATCH):
+            batch = cases[start:start + BATCH]
+            questdb, stub = self.on_questdb(batch), self.on_stub(batch)
+            results += [Result(c, questdb[c.id], stub[c.id], differences(questdb[c.id], stub[c.id])) for c in batch]
+            progress(f"diff: {len(results)}/{len(cases)} cases played, "
+                     f"{sum(1 for r in results if r.differences)} disagreements so far")
+        disagreeing = [r for r in results if r.differences]
+        if disagreeing:
+            again = {r.case.id: self.fresh(r.case) for r in disagreeing}
+            replays = self.compare(list(again.values()))
+            for r in disagreeing:
+                r.replay = replays[again[r.case.id].id]
+        return results
+
+    def compare(self, cases: list[Case]) -> dict[int, list[str]]:
+        questdb, stub = self.on_questdb(cases), self.on_stub(cases)
+        return {c.id: differences(questdb[c.id], stub[c.id]) for c in cases}
+
+    def fresh(self, case: Case, lines: tuple[bytes, ...] | None = None) -> Case:
+        """The case under a new id (its own new table and probe), optionally with other ILP lines."""
+        self._next_replay_id += 1
+        return renumber(case, self._next_replay_id, lines)
+
+    def _check_alive(self) -> None:
+        if self.questdb is not None and self.questdb.proc is not None and self.questdb.proc.poll() is not None:
+            raise QuestDBError(f"QuestDB died mid-run (exit code {self.questdb.proc.returncode}); its log:\n"
+                               + self.questdb.log_text()[-4000:])
+
+
+def renumber(case: Case, new_id: int, lines: tuple[bytes, ...] | None = None) -> Case:
+    """The same case with its table and probe renamed to a new id; `lines` (ILP cases with one
+    connection) replaces the lines under test."""
+    name = re.compile(rb"(?<![0-9A-Za-z_])c%d(?![0-9])" % case.id)
+    new = b"c%d" % new_id
+
+    def rename(data: bytes) -> bytes:
+        return name.sub(new, data)
+
+    scripts = tuple(replace(s, pipelined=rename(s.pipelined), after=tuple(rename(a) for a in s.after))
+                    for s in case.scripts)
+    kept = tuple(rename(line) for line in case.lines)
+    if lines is not None:
+        kept = tuple(rename(line) for line in lines)
+        scripts = (*scripts[:-1], Script(after=(b"".join(kept), scripts[-1].after[-1])))
+    return replace(case, id=new_id, scripts=scripts, lines=kept)

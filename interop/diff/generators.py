@@ -1,0 +1,254 @@
+"""The generator classes: each makes cases of one kind of input, from a seed.
+
+A class lists its mutations; the n-th case of a class takes mutation n modulo their number (every
+mutation is played before any repeats) and draws the rest (where a token goes, what surrounds it,
+how the bytes are split) from a random generator seeded by (seed, case id), so a case is the same
+on every run with the same seed. Handshake classes vary the signature line or the key id; ILP
+classes authenticate correctly and vary the lines after it. Every case ends with the probe row
+(case.probe), which shows whether its connection survived.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from ..datafile import Key, Table, load_toml
+from . import signatures
+from .case import Case, Script, probe
+
+EDGES = Path(__file__).with_name("ilp_edges.toml")
+KID = b"testUser1"
+DESIGNATED = 1_700_000_000_000_000_000  # a fixed designated timestamp, far from the clock
+
+
+def _strings() -> Key:
+    return Key(list, check=lambda v: None if all(isinstance(x, str) for x in v) else "a list of strings")
+
+
+EDGES_SCHEMA = Table({
+    "numbers": Key(dict, table=Table({"values": _strings()})),
+    "booleans": Key(dict, table=Table({"values": _strings()})),
+    "strings": Key(dict, table=Table({"values": _strings()})),
+    "timestamps": Key(dict, table=Table({"values": _strings(), "columns": _strings()})),
+    "names": Key(dict, table=Table({"characters": _strings()})),
+    "structure": Key(dict, table=Table({"lines": _strings(), "lengths": Key(list)})),
+    "schema": Key(dict, table=Table({"values": _strings()})),
+})
+
+
+@cache
+def edges() -> dict:
+    return load_toml(EDGES, EDGES_SCHEMA)
+
+
+@dataclass(frozen=True)
+class Generator:
+    name: str
+    kind: str  # "handshake" or "ilp"
+    mutations: Callable[[], list[str]]
+    make: Callable[[int, str, random.Random], Case]
+
+    def case(self, case_id: int, index: int, seed: int) -> Case:
+        mutations = self.mutations()
+        rng = random.Random(f"{seed}:{case_id}")
+        return self.make(case_id, mutations[index % len(mutations)], rng)
+
+
+# --- handshake classes ---------------------------------------------------------------------------
+
+def _handshake_case(cls: str, case_id: int, mutation: str, rng: random.Random, **script) -> Case:
+    """A handshake case: the probe row pipelined behind the signature or sent after it."""
+    if rng.random() < 0.5:
+        script["pipelined"] = probe(case_id)
+    else:
+        script["after"] = (probe(case_id),)
+    return Case(case_id, cls, mutation, "handshake", (Script(**script),))
+
+
+def _signature_class(name: str, recipes: tuple[str, ...]) -> Generator:
+    def make(case_id: int, mutation: str, rng: random.Random) -> Case:
+        return _handshake_case(name, case_id, mutation, rng, signature=mutation)
+    return Generator(name, "handshake", lambda: list(recipes), make)
+
+
+def _long_key_id(length: int) -> bytes:
+    return (b"u" * length) + b"\n"
+
+
+KEY_IDS: dict[str, Callable[[random.Random], tuple[bytes, ...]]] = {
+    "exact": lambda rng: (KID + b"\n",),
+    "two-pieces": lambda rng: (KID[:4], KID[4:] + b"\n"),
+    "byte-by-byte": lambda rng: tuple(bytes([b]) for b in KID + b"\n"),
+    "line-end-alone": lambda rng: (KID, b"\n"),
+    "carriage-return": lambda rng: (KID + b"\r\n",),
+    "trailing-space": lambda rng: (KID + b" \n",),
+    "leading-space": lambda rng: (b" " + KID + b"\n",),
+    "empty": lambda rng: (b"\n",),
+    "other-case": lambda rng: (b"TestUser1\n",),
+    "non-ascii": lambda rng: ("testUsér1\n".encode(),),
+    "invalid-utf8": lambda rng: (KID + b"\xff\n",),
+    "nul-inside": lambda rng: (KID + b"\x00\n",),
+    "rows-after-in-same-write": lambda rng: (KID + b"\n" + b"early,a=b v=1i\n",),
+    **{f"unknown-{n}-bytes": (lambda n: lambda rng: (_long_key_id(n),))(n)
+       for n in (100, 1000, 4095, 4096, 4097, 16384, 65536, 131071, 131072, 131073, 262144)},
+}
+
+
+def _key_id_case(case_id: int, mutation: str, rng: random.Random) -> Case:
+    return _handshake_case("KeyIdFraming", case_id, mutation, rng, key_id=KEY_IDS[mutation](rng))
+
+
+SIGNATURE_FRAMINGS: dict[str, dict] = {
+    "one-write": {},
+    "two-pieces": {"signature_pieces": 2},
+    "eight-pieces": {"signature_pieces": 8},
+    "line-end-alone": {"signature_pieces": 2, "split_at_end": True},
+    "rows-pipelined": {"pipelined": True},
+    "rows-after": {"after": True},
+    "rows-pipelined-and-after": {"pipelined": True, "after": True},
+    "pieces-and-pipelined": {"signature_pieces": 5, "pipelined": True},
+    "der-in-pieces": {"signature_pieces": 3, "signature": "der"},
+}
+
+
+def _signature_framing_case(case_id: int, mutation: str, rng: random.Random) -> Case:
+    how = dict(SIGNATURE_FRAMINGS[mutation])
+    script = {"signature": how.get("signature", "p1363"), "signature_pieces": how.get("signature_pieces", 1)}
+    if how.get("split_at_end"):  # the line's "\n" as a write of its own
+        script.update(signature_end=b"", after=(b"\n" + probe(case_id),))
+    elif how.get("pipelined") and how.get("after"):
+        script.update(pipelined=f"c{case_id} v=1i\n".encode(), after=(probe(case_id),))
+    elif how.get("after"):
+        script.update(after=(probe(case_id),))
+    else:
+        script.update(pipelined=probe(case_id))
+    return Case(case_id, "SignatureFraming", mutation, "handshake", (Script(**script),))
+
+
+# --- ILP classes --------------------------------------------------------------------------------
+
+def _ilp_case(cls: str, case_id: int, mutation: str, connections: list[list[bytes]]) -> Case:
+    """Each connection authenticates correctly, sends its lines in one write, then the probe row;
+    the probe is sent on the last connection only."""
+    scripts = []
+    for i, lines in enumerate(connections):
+        after = (b"".join(lines),) if lines else ()
+        if i == len(connections) - 1:
+            after = (*after, probe(case_id))
+        scripts.append(Script(after=after))
+    flat = tuple(line for lines in connections for line in lines)
+    return Case(case_id, cls, mutation, "ilp", tuple(scripts), flat)
+
+
+def _framed(table: str, body: str, rng: random.Random, *, tail: bool = True) -> bytes:
+    """A line of `table` around a field `body`: alone, after or before a good field; with or without
+    the designated timestamp."""
+    placement = rng.choice(("alone", "after", "before"))
+    fields = {"alone": body, "after": f"a=1i,{body}", "before": f"{body},z=2i"}[placement]
+    stamp = f" {DESIGNATED}" if tail and rng.random() < 0.5 else ""
+    return f"{table} {fields}{stamp}\n".encode()
+
+
+def _value_class(name: str, section: str, key: str = "values") -> Generator:
+    def make(case_id: int, mutation: str, rng: random.Random) -> Case:
+        return _ilp_case(name, case_id, mutation, [[_framed(f"c{case_id}", f"v={mutation}", rng)]])
+    return Generator(name, "ilp", lambda: list(edges()[section][key]), make)
+
+
+def _timestamp_mutations() -> list[str]:
+    return [f"designated:{t}" for t in edges()["timestamps"]["values"]] + \
+        [f"column:{t}" for t in edges()["timestamps"]["columns"]]
+
+
+def _timestamp_case(case_id: int, mutation: str, rng: random.Random) -> Case:
+    where, _, token = mutation.partition(":")
+    table = f"c{case_id}"
+    line = f"{table} a=1i {token}\n".encode() if where == "designated" else _framed(table, f"v={token}", rng)
+    return _ilp_case("IlpTimestamps", case_id, mutation, [[line]])
+
+
+NAME_PLACES = ("table", "tag-key", "tag-value", "field-key")
+
+
+def _name_mutations() -> list[str]:
+    return [f"{place}:{char}" for char in edges()["names"]["characters"] for place in NAME_PLACES]
+
+
+def _name_case(case_id: int, mutation: str, rng: random.Random) -> Case:
+    place, _, char = mutation.partition(":")
+    t = f"c{case_id}"
+    line = {"table": f"{t}x{char}y a=1i", "tag-key": f"{t},k{char}k=v a=1i", "tag-value": f"{t},k=v{char}v a=1i",
+            "field-key": f"{t} f{char}f=1i"}[place]
+    return _ilp_case("IlpNames", case_id, mutation, [[(line + "\n").encode()]])
+
+
+def _structure_mutations() -> list[str]:
+    return [f"line:{line}" for line in edges()["structure"]["lines"]] + \
+        [f"length:{n}" for n in edges()["structure"]["lengths"]]
+
+
+def _structure_case(case_id: int, mutation: str, rng: random.Random) -> Case:
+    how, _, what = mutation.partition(":")
+    t = f"c{case_id}"
+    if how == "line":
+        line = what.replace("{t}", t)
+    else:
+        head = f'{t} s="'
+        line = head + "x" * (int(what) - len(head) - 1) + '"'
+    return _ilp_case("IlpStructure", case_id, mutation, [[(line + "\n").encode()]])
+
+
+def _schema_mutations() -> list[str]:
+    values = edges()["schema"]["values"]
+    return [f"{a}>{b}:{where}" for a in values for b in values if a != b for where in ("same", "next")]
+
+
+def _schema_line(table: str, value: str, n: int) -> bytes:
+    if value == "SYMBOL":
+        return f"{table},v=x{n} n={n}i\n".encode()
+    return f"{table} v={value},n={n}i\n".encode()
+
+
+def _schema_case(case_id: int, mutation: str, rng: random.Random) -> Case:
+    pair, _, where = mutation.partition(":")
+    first, second = pair.split(">")
+    t = f"c{case_id}"
+    lines = [_schema_line(t, first, 1), _schema_line(t, second, 2)]
+    connections = [lines] if where == "same" else [[lines[0]], [lines[1]]]
+    return _ilp_case("IlpSchema", case_id, mutation, connections)
+
+
+CLASSES: dict[str, Generator] = {g.name: g for g in (
+    _signature_class("DerEncodings", signatures.DER_CLASS),
+    _signature_class("P1363Encodings", signatures.P1363_CLASS),
+    _signature_class("Base64Forms", signatures.BASE64_CLASS),
+    Generator("KeyIdFraming", "handshake", lambda: list(KEY_IDS), _key_id_case),
+    Generator("SignatureFraming", "handshake", lambda: list(SIGNATURE_FRAMINGS), _signature_framing_case),
+    _value_class("IlpNumbers", "numbers"),
+    _value_class("IlpBooleans", "booleans"),
+    _value_class("IlpStrings", "strings"),
+    Generator("IlpTimestamps", "ilp", _timestamp_mutations, _timestamp_case),
+    Generator("IlpNames", "ilp", _name_mutations, _name_case),
+    Generator("IlpStructure", "ilp", _structure_mutations, _structure_case),
+    Generator("IlpSchema", "ilp", _schema_mutations, _schema_case),
+)}
+
+
+def generate(handshakes: int, ilp: int, seed: int, only: str | None = None) -> list[Case]:
+    """`handshakes` handshake cases and `ilp` ILP cases, spread evenly over the classes of each kind
+    (or all of one class, `only`). Case ids count from 1."""
+    if only is not None and only not in CLASSES:
+        raise ValueError(f"unknown class {only!r}: one of {', '.join(CLASSES)}")
+    cases: list[Case] = []
+    for kind, count in (("handshake", handshakes), ("ilp", ilp)):
+        classes = [g for g in CLASSES.values() if g.kind == kind and only in (None, g.name)]
+        if not classes:
+            continue
+        for n in range(count):
+            generator = classes[n % len(classes)]
+            cases.append(generator.case(len(cases) + 1, n // len(classes), seed))
+    return cases
