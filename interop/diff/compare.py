@@ -1,4 +1,8 @@
-"""Whether the stub predicted QuestDB's outcome for a case, and where not, in words."""
+"""Whether the stub predicted QuestDB's outcome for a case, and where not, in words.
+
+A case whose differences come with one of the stub's deliberate deviations (its outcome's
+`deviations`: a limit the stub sets lower than the server's, PROTOCOL.md section 7) is a
+deviation, not a disagreement."""
 
 from __future__ import annotations
 
@@ -16,8 +20,12 @@ def differences(questdb: dict, stub: dict) -> list[str]:
                 found.append(f"connection {i} {key}: QuestDB {q[key]}, stub {s[key]}")
     if questdb["alive"] != stub["alive"]:
         found.append(f"probe rows: QuestDB {questdb['alive']}, stub {stub['alive']}")
-    for name in sorted(set(questdb["tables"]) | set(stub["tables"])):
-        q, s = questdb["tables"].get(name), stub["tables"].get(name)
+    # A table without rows is not compared: QuestDB creates the table of a row it then refuses, and
+    # the stub records rows, not empty tables (PROTOCOL.md section 7).
+    q_tables = {name: t for name, t in questdb["tables"].items() if t["rows"]}
+    s_tables = {name: t for name, t in stub["tables"].items() if t["rows"]}
+    for name in sorted(set(q_tables) | set(s_tables)):
+        q, s = q_tables.get(name), s_tables.get(name)
         if q is None or s is None:
             found.append(f"table {name}: {'only the stub' if q is None else 'only QuestDB'} has it "
                          f"({len((q or s)['rows'])} rows)")
@@ -27,3 +35,10 @@ def differences(questdb: dict, stub: dict) -> list[str]:
         if json.dumps(q["rows"], sort_keys=True) != json.dumps(s["rows"], sort_keys=True):  # true is not 1
             found.append(f"table {name} rows: QuestDB {q['rows']}, stub {s['rows']}")
     return found
+
+
+def verdict(questdb: dict, stub: dict) -> str:
+    """"agree", "deviation" (the stub differs where it says it deviates on purpose) or "disagree"."""
+    if not differences(questdb, stub):
+        return "agree"
+    return "deviation" if stub.get("deviations") else "disagree"

@@ -24,7 +24,7 @@ from server_stub.records import by_connection, by_peer
 from ..paths import AUTH_DB, DEFAULT_JWK
 from ..questdb.launcher import QuestDBError, QuestDBProcess
 from .case import PROBE_TABLE, Case, Script
-from .compare import differences
+from .compare import differences, verdict
 from .observe import questdb_outcomes, settle, stub_outcomes
 from .play import play_cases
 
@@ -41,14 +41,17 @@ class Result:
     stub: dict
     differences: list[str]
     replay: list[str] | None = None  # the differences when played again (None: it agreed the first time)
+    minimised: tuple[bytes, ...] | None = None  # the smallest lines that still disagree (ILP, --minimise)
 
     @property
-    def agrees(self) -> bool:
-        """Agreement, judged on the replay when the first play disagreed (both must disagree to count)."""
-        return not self.differences or self.replay == []
+    def verdict(self) -> str:
+        """compare.verdict; a disagreement that agreed when played again counts as agreement."""
+        if self.differences and self.replay == []:
+            return "agree"
+        return verdict(self.questdb, self.stub)
 
     def as_json(self) -> dict:
-        return {"case": self.case.as_json(), "questdb": self.questdb, "stub": self.stub,
+        return {"case": self.case.as_json(), "verdict": self.verdict, "questdb": self.questdb, "stub": self.stub,
                 "differences": self.differences, "replay": self.replay}
 
 
@@ -137,6 +140,35 @@ class Servers:
             for r in disagreeing:
                 r.replay = replays[again[r.case.id].id]
         return results
+
+    def minimise(self, results: list[Result], limit: int) -> None:
+        """For up to `limit` disagreeing one-line ILP cases (one per mutation), the shortest line that
+        still disagrees: each round plays every line with one piece cut out (halves, then quarters, ...
+        down to single characters) and keeps the shortest that disagrees again."""
+        chosen, seen = [], set()
+        for r in results:
+            if r.verdict == "disagree" and r.case.kind == "ilp" and len(r.case.lines) == 1 \
+                    and len(r.case.scripts) == 1 and r.case.mutation not in seen and len(chosen) < limit:
+                seen.add(r.case.mutation)
+                chosen.append(r)
+        for r in chosen:
+            head = b"c%d" % r.case.id  # the table name stays: the case's rows are found by it
+            line = r.case.lines[0].rstrip(b"\n")
+            if not line.startswith(head):
+                continue
+            rest = line[len(head):]
+            size = max(1, len(rest) // 2)
+            while size >= 1 and rest:
+                candidates = sorted({rest[:i] + rest[i + size:] for i in range(0, len(rest), size)})
+                cases = [(self.fresh(r.case, (head + c + b"\n",)), c) for c in candidates]
+                found = self.compare([case for case, _ in cases])
+                still = [c for case, c in cases if found[case.id]]
+                if still:
+                    rest = min(still, key=lambda c: (len(c), c))
+                    size = min(size, max(1, len(rest) // 2))
+                else:
+                    size //= 2
+            r.minimised = (head + rest + b"\n",)
 
     def compare(self, cases: list[Case]) -> dict[int, list[str]]:
         questdb, stub = self.on_questdb(cases), self.on_stub(cases)

@@ -27,9 +27,10 @@ SETTLE_TIMEOUT = 120.0
 
 # ILP type -> the column type QuestDB creates for it (PROTOCOL.md section 6).
 COLUMN_TYPES = {"symbol": "SYMBOL", "integer": "LONG", "float": "DOUBLE", "string": "VARCHAR",
-                "boolean": "BOOLEAN", "timestamp": "TIMESTAMP"}
+                "boolean": "BOOLEAN", "long256": "LONG256"}
 CONVERSIONS = [
-    "timestamps (designated and columns) are stored in microseconds: nanoseconds are truncated",
+    "timestamps are stored in microseconds (nanoseconds truncated toward zero), except in a TIMESTAMP_NS "
+    "column: one made by a nanosecond value (the `n` suffix)",
     "-9223372036854775808i is LONG's NULL; NaN and the infinities are DOUBLE's NULL: they come back null",
     "a row without a designated timestamp gets the server's clock",
 ]
@@ -130,12 +131,13 @@ def stub_outcomes(conns_by_peer: dict, cases: list[Case], seen: dict[int, list[S
     """The stub's prediction of QuestDB's outcome for each case, from its events (records.by_peer)."""
     out = {}
     for case in cases:
-        conns, alive, tables = [], 0, {}
+        conns, alive, tables, deviations = [], 0, {}, []
         for s in seen[case.id]:
             conn = conns_by_peer.get(s.local)
             predicted = dict(s.as_json())
             if conn is not None:
                 auth = conn.auth or {}
+                deviations += [e["deviation"] for e in conn.events if "deviation" in e]
                 if auth.get("real_server_closes") is False:
                     predicted["closed"] = False  # the stub closes what QuestDB leaves open (PROTOCOL.md section 7)
                 for row in conn.rows:
@@ -147,39 +149,50 @@ def stub_outcomes(conns_by_peer: dict, cases: list[Case], seen: dict[int, list[S
         out[case.id] = {"conns": conns, "alive": alive,
                         "tables": {name: {"schema": t["schema"], "rows": _sorted(t["rows"])}
                                    for name, t in tables.items()}}
+        if deviations:
+            out[case.id]["deviations"] = deviations
     return out
 
 
 def _store(tables: dict, row: dict) -> None:
-    """A row event as QuestDB would store it: columns typed as first seen, values converted."""
+    """A row event (the row as the stub says QuestDB stores it) in QuestDB's terms: each column typed
+    as its first value made it, each value as /exec gives it back."""
     table = tables.setdefault(row["table"].lower(), {"schema": {}, "rows": []})
     schema, stored = table["schema"], {}
     for name, value in row["symbols"].items():
         schema.setdefault(name, "SYMBOL")
         stored[name] = value
     for name, column in row["columns"].items():
-        schema.setdefault(name, COLUMN_TYPES[column["type"]])
-        value = _as_stored(column)
+        kind = schema.setdefault(name, _column_type(column))
+        value = _as_stored(column, kind)
         if value is not None:
             stored[name] = value
-    schema.setdefault("timestamp", "TIMESTAMP")
     stamp = row["timestamp"]
-    stored["timestamp"] = CLOCK if stamp is None else _micros(stamp["value"], stamp["unit"])
+    kind = schema.setdefault("timestamp", "TIMESTAMP_NS" if stamp and stamp.get("suffix") == "n" else "TIMESTAMP")
+    stored["timestamp"] = CLOCK if stamp is None else _ticks(stamp["value"], stamp["unit"], kind)
     table["rows"].append(stored)
 
 
-def _as_stored(column: dict):
-    kind, value = column["type"], column["value"]
-    if kind == "integer" and value == -(2**63):
+def _column_type(column: dict) -> str:
+    if column["type"] == "timestamp":
+        return "TIMESTAMP_NS" if column["unit"] == "ns" else "TIMESTAMP"
+    return COLUMN_TYPES[column["type"]]
+
+
+def _as_stored(column: dict, kind: str):
+    value = column["value"]
+    if column["type"] == "integer" and value == -(2**63):
         return None
-    if kind == "float" and isinstance(value, str):
+    if column["type"] == "float" and isinstance(value, str):
         return None
-    if kind == "timestamp":
-        return _micros(value, column["unit"])
+    if column["type"] == "timestamp":
+        return _ticks(value, column["unit"], kind)
     return value
 
 
-def _micros(value: int, unit: str) -> int:
-    if unit == "ns":  # truncated toward zero
-        return value // 1000 if value >= 0 else -(-value // 1000)
-    return {"us": value, "ms": value * 1000}[unit]
+def _ticks(value: int, unit: str, kind: str) -> int:
+    """A timestamp in the unit its column keeps: nanoseconds for TIMESTAMP_NS, else microseconds."""
+    nanos = {"ns": value, "us": value * 1000, "ms": value * 1_000_000}[unit]
+    if kind == "TIMESTAMP_NS":
+        return nanos
+    return nanos // 1000 if nanos >= 0 else -(-nanos // 1000)  # truncated toward zero

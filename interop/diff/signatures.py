@@ -118,7 +118,8 @@ DER = {
     "der-extra-integer": (ANY, lambda r, s: der_seq(der_int(r), der_int(s), der_int(1))),
     "der-swapped": (ANY, lambda r, s: _der(s, r)),
     "der-zero-length-r": (ANY, lambda r, s: der_seq(b"\x02\x00", der_int(s))),
-    "der-oversized-r": (ANY, lambda r, s: der_seq(b"\x02\x21" + r.to_bytes(33, "big"), der_int(s))),
+    # 33 bytes for an r whose top bit is clear: a redundant zero byte (with the top bit set it would be strict DER)
+    "der-oversized-r": (R_LOW, lambda r, s: der_seq(b"\x02\x21" + r.to_bytes(33, "big"), der_int(s))),
     "der-r-zero": (ANY, lambda r, s: _der(0, s)),
     "der-s-zero": (ANY, lambda r, s: _der(r, 0)),
     "der-r-n": (ANY, lambda r, s: _der(N, s)),

@@ -97,3 +97,40 @@ def test_names_questdb_accepts(stub, two_keys):
     authenticated(stub, two_keys, "t.v2,room\\ name=a\\,b a\\=b=1i,température=2.5\n".encode()).close()
     (row,) = stub.wait_for_rows(1)
     assert row["table"] == "t.v2" and row["symbols"] == {"room name": "a,b"}
+
+
+def test_rows_the_measured_ilp_rules_accept(stub, two_keys):
+    """Forms QuestDB 9.3.4 accepts, measured by nox -s diff: booleans in any case, a signed float, an
+    underscore in an integer, a LONG256, a raw CR inside a string (even as a line ends at the next CR),
+    an escape in a field value, trailing commas, the first of two values, an n-suffixed timestamp."""
+    authenticated(stub, two_keys, b't,a=x, b=tRUE,c=+1.5,d=1_000i,s="a\rb",e=\\1i 5n\r'
+                                  b"u l=0x10i,l=2i,\n").close()
+    first, second = stub.wait_for_rows(2)
+    assert first["symbols"] == {"a": "x"}
+    assert first["columns"] == {
+        "b": {"type": "boolean", "value": True},
+        "c": {"type": "float", "value": 1.5},
+        "d": {"type": "integer", "value": 1000},
+        "s": {"type": "string", "value": "a\rb"},
+        "e": {"type": "integer", "value": 1},
+    }
+    assert first["timestamp"] == {"value": 5, "unit": "ns", "suffix": "n"}
+    assert second["columns"] == {"l": {"type": "long256", "value": "0x10"}}
+    assert second["timestamp"] is None
+
+
+@pytest.mark.parametrize("line, what", [
+    (b"t a=1i 5 ", "unexpected text after the timestamp"),
+    (b"t a=1e999", "float out of range"),
+    (b"t a=1e-400", "float out of range (too small)"),
+    (b"t a=tru", "unknown value form"),
+    (b"t a=1i,,b=2i", "empty field key"),
+])
+def test_lines_the_measured_ilp_rules_refuse_end_the_connection(stub, two_keys, line, what):
+    """Forms QuestDB 9.3.4 refuses (measured by nox -s diff): the stub drops the connection there too."""
+    sock = authenticated(stub, two_keys, b"t ok=1i\n" + line + b"\nt ok=2i\n")
+    assert closed_by_peer(sock)
+    stub.wait_for_closed(1)
+    assert [r["columns"]["ok"]["value"] for r in stub.events("row")] == [1]
+    (error,) = stub.events("ilp_error")
+    assert what in error["error"] and error["line"] == 2

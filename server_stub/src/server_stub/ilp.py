@@ -531,8 +531,9 @@ class IlpStream:
     """
 
     def __init__(self, max_line_bytes: int = 131072, check_row=None) -> None:
-        """check_row(row), when given, is the server's own check of a parsed row (e.g. its name
-        rules): raising IlpLineError makes that line an error like a syntax error."""
+        """check_row(row), when given, is the server's own treatment of a parsed row (its names, its
+        tables' column types: tables.Tables.admit): it returns the row as the server stores it (None:
+        unchanged), and raising IlpLineError makes that line an error like a syntax error."""
         if max_line_bytes < 1:
             raise ValueError("max_line_bytes must be positive")
         self.max_line_bytes = max_line_bytes
@@ -582,7 +583,7 @@ class IlpStream:
         if len(buffer) > self.max_line_bytes:
             # Fail now rather than wait for a line end: the buffer stays bounded.
             self._lines_seen += 1
-            return rows, self._stop(buffer, self._too_long())
+            return rows, self._stop(buffer, self._too_long(), deviation="line_limit")
         return rows, None
 
     def _ends_line(self, buffer: bytearray, start: int, end: int) -> bool:
@@ -611,11 +612,11 @@ class IlpStream:
     def _parse_into(self, line: bytearray, rows: list[dict]) -> dict | None:
         self._lines_seen += 1
         if len(line) > self.max_line_bytes:
-            return self._stop(line, self._too_long())
+            return self._stop(line, self._too_long(), deviation="line_limit")
         try:
             row = parse_line(line)
             if self._check_row is not None:
-                self._check_row(row)
+                row = self._check_row(row) or row
             rows.append(row)
         except IlpLineError as exc:
             return self._stop(line, str(exc))
@@ -624,14 +625,14 @@ class IlpStream:
     def _too_long(self) -> str:
         return f"line too long: more than {self.max_line_bytes} bytes"
 
-    def _stop(self, line: bytearray, message: str) -> dict:
+    def _stop(self, line: bytearray, message: str, **extra) -> dict:
         self._dead = True
         # 200 characters take at most 800 bytes of UTF-8; decode no more.
         text = bytes(line[:800]).decode("utf-8", errors="replace")[:200]
         self._buffer = bytearray()
         self._search_from = 0
         self._tracker = self._line_end = None
-        return {"line": self._lines_seen, "error": message, "text": text}
+        return {"line": self._lines_seen, "error": message, "text": text, **extra}
 
 
 def _line_end_positions(buffer: bytearray, pos: int):

@@ -44,7 +44,8 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from . import ilp, names, reasons, signature
+from . import ilp, reasons, signature
+from .tables import Tables
 
 CHALLENGE_BYTES = 512
 
@@ -127,12 +128,15 @@ class Machine:
     """The stub's side of one connection; see the module's docstring for its inputs, actions and states."""
 
     __slots__ = ("_buffer", "_discarded", "_row_limit", "_stream", "bytes", "cause", "challenge", "conn", "deadline",
-                 "judge", "keys", "kid", "limits", "make_challenge", "rows", "state")
+                 "judge", "keys", "kid", "limits", "make_challenge", "rows", "state", "tables")
 
-    def __init__(self, conn: int, keys: dict, limits: Limits, challenge: Callable[[], bytes] = make_challenge):
+    def __init__(self, conn: int, keys: dict, limits: Limits, challenge: Callable[[], bytes] = make_challenge,
+                 tables: Tables | None = None):
         """conn: the connection's number in the events; keys: the auth file (authdb.load_auth_db);
-        challenge: makes each connection's 512 challenge bytes."""
+        challenge: makes each connection's 512 challenge bytes; tables: the server's tables, shared by
+        its connections (tables.py; default: this connection's own)."""
         self.conn = conn
+        self.tables = Tables() if tables is None else tables
         self.keys = keys
         self.limits = limits
         self.make_challenge = challenge
@@ -220,7 +224,10 @@ class Machine:
         if end < 0:
             self._buffer = buffer
             return NOTHING
-        self.kid = buffer[:end].decode("utf-8", errors="replace")
+        try:
+            self.kid = buffer[:end].decode("utf-8")
+        except UnicodeDecodeError as error:  # no challenge: QuestDB stops here (and leaves it open)
+            return self._reject("key_id_not_utf8", {"byte": buffer[error.start], "offset": error.start})
         self._discarded = len(buffer) - end - 1
         self._buffer = b""
         self.challenge = self.make_challenge()
@@ -247,7 +254,7 @@ class Machine:
             fields.update(warning_code=verdict.warning_code, warning=reasons.warning(verdict.warning_code, verdict.details))
         self.deadline = None
         self.state = State.ROWS
-        self._stream = ilp.IlpStream(self.limits.max_line_bytes, check_row=names.check_row)
+        self._stream = ilp.IlpStream(self.limits.max_line_bytes, check_row=self.tables.admit)
         actions = [Wake(None), self._auth(True, discarded_bytes=self._discarded, pipelined_bytes=len(rest), **fields)]
         if rest:
             actions += self._rows(rest)

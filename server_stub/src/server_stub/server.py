@@ -17,6 +17,7 @@ from . import faults
 from .events import EventLog
 from .faults import PARAMETERS
 from .machine import Close, Emit, EmitRows, Limits, Machine, Send, State, Wake
+from .tables import Tables
 
 __all__ = ["Connection", "StubConfig", "StubServer"]
 
@@ -42,7 +43,7 @@ class Connection(asyncio.Protocol):
         self.server = server
         self.conn = conn_id
         config = server.config
-        self.machine = Machine(conn_id, server.keys, config)
+        self.machine = Machine(conn_id, server.keys, config, tables=server.tables)
         if config.fault is None:
             self.handler = self.machine  # what the adapter feeds: the machine, or the fault layer over it
             self.receive = self.machine.receive
@@ -142,6 +143,7 @@ class StubServer:
         self.events = events
         self.config = config or StubConfig()
         self.connections: set[Connection] = set()
+        self.tables = Tables()  # every table's column types, for the server's lifetime, as QuestDB keeps them
         self.reading_stopped = False  # set once a stop begins
         self._next_conn = 0
         self._servers: list[asyncio.AbstractServer] = []
