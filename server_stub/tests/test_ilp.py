@@ -834,6 +834,7 @@ def test_stream_line_too_long_is_reported_as_soon_as_the_limit_is_passed():
         "line": 1,
         "error": "line too long: more than 10 bytes",
         "text": "t f=12345i6",
+        "deviation": "line_limit",  # the limit is the stub's own, not QuestDB's
     }
     assert stream.pending == 0
     assert stream.feed(b"i\n") == ([], None)
@@ -852,6 +853,7 @@ def test_stream_complete_line_over_the_limit_is_an_error_too():
     assert len(rows) == 1
     assert error["line"] == 2
     assert error["error"] == "line too long: more than 10 bytes"
+    assert error["deviation"] == "line_limit"
 
 
 def test_stream_buffer_stays_bounded_for_a_huge_chunk():
@@ -995,7 +997,10 @@ def test_arbitrary_bytes_never_raise_and_stay_bounded(payload, max_line_bytes, d
     stream = IlpStream(max_line_bytes)
     chunked = feed_all(stream, chunks)  # asserts pending <= max_line_bytes after every feed
     if chunked[1] is not None:
-        assert set(chunked[1]) == {"line", "error", "text"}
+        # "deviation" marks the line limit, the stub's own, and nothing else
+        too_long = chunked[1]["error"].startswith("line too long")
+        assert set(chunked[1]) == {"line", "error", "text"} | ({"deviation"} if too_long else set())
+        assert chunked[1].get("deviation", "line_limit") == "line_limit"
         assert len(chunked[1]["text"]) <= 200
         assert stream.pending == 0
     # However the bytes arrive, the rows and the verdict are the same.
