@@ -73,6 +73,14 @@ def questdb(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def diff(session: nox.Session) -> None:
+    """Differential parity: generated handshakes and ILP lines against the pinned QuestDB and the stub;
+    `-- --record` rewrites the ground truth the tests replay (interop/diff/README.md)."""
+    install_stub(session)
+    session.run("python", "-m", "interop.diff", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Handshakes/s and ILP rows/s: the stub beside the real QuestDB (needs java 17+ and mvn) with one
     load generator, OpenSSL's verify rate as the ceiling, the warm interop run's wall time, and

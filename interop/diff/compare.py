@@ -1,7 +1,7 @@
 """Whether the stub predicted QuestDB's outcome for a case, and where not, in words.
 
 A case whose differences come with one of the stub's deliberate deviations (its outcome's
-`deviations`: a limit the stub sets lower than the server's, PROTOCOL.md section 7) is a
+`deviations`: a limit the stub sets lower than the server's, server_stub/PROTOCOL.md section 7) is a
 deviation, not a disagreement."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def differences(questdb: dict, stub: dict) -> list[str]:
     if questdb["alive"] != stub["alive"]:
         found.append(f"probe rows: QuestDB {questdb['alive']}, stub {stub['alive']}")
     # A table without rows is not compared: QuestDB creates the table of a row it then refuses, and
-    # the stub records rows, not empty tables (PROTOCOL.md section 7).
+    # the stub records rows, not empty tables (server_stub/PROTOCOL.md section 7).
     q_tables = {name: t for name, t in questdb["tables"].items() if t["rows"]}
     s_tables = {name: t for name, t in stub["tables"].items() if t["rows"]}
     for name in sorted(set(q_tables) | set(s_tables)):

@@ -17,9 +17,10 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from server_stub import run_stub
 from server_stub.client import Key
-from server_stub.records import by_connection, by_peer
+from server_stub.records import by_connection
+
+from server_stub import run_stub
 
 from ..paths import AUTH_DB, DEFAULT_JWK
 from ..questdb.launcher import QuestDBError, QuestDBProcess
@@ -56,8 +57,9 @@ class Result:
 
 
 class StubWatch:
-    """Reads the stub's events as they come, to tell the player when the stub has decided on a
-    connection: "closed" (its close event) or "open" (the case's probe row arrived)."""
+    """The stub's events as they come, read for the player (play.Watch): which connection a local
+    address is, and once the stub has decided on it: "closed" (its close event) or "open" (the case's
+    probe row arrived)."""
 
     def __init__(self, log):
         self._log, self._read, self._lock = log, 0, threading.Lock()
@@ -65,18 +67,25 @@ class StubWatch:
         self._closed: set[int] = set()
         self._probed: dict[int, set[str]] = {}
 
-    def settled(self, case_id: int, local: str) -> str | None:
+    def _update(self) -> None:
+        for event in self._log.since(self._read):
+            self._read += 1
+            kind, conn = event["event"], event.get("conn")
+            if kind == "connect":
+                self._conn_of_peer[event["peer"]] = conn  # the latest: a closed connection's port is reused
+            elif kind == "close":
+                self._closed.add(conn)
+            elif kind == "row" and event["table"] == PROBE_TABLE:
+                self._probed.setdefault(conn, set()).add(event["symbols"].get("probe", ""))
+
+    def conn(self, local: str) -> int | None:
         with self._lock:
-            for event in self._log.since(self._read):
-                self._read += 1
-                kind, conn = event["event"], event.get("conn")
-                if kind == "connect":
-                    self._conn_of_peer[event["peer"]] = conn
-                elif kind == "close":
-                    self._closed.add(conn)
-                elif kind == "row" and event["table"] == PROBE_TABLE:
-                    self._probed.setdefault(conn, set()).add(event["symbols"].get("probe", ""))
-            conn = self._conn_of_peer.get(local)
+            self._update()
+            return self._conn_of_peer.get(local)
+
+    def verdict(self, case_id: int, conn: int) -> str | None:
+        with self._lock:
+            self._update()
             if conn in self._closed:
                 return "closed"
             return "open" if f"c{case_id}" in self._probed.get(conn, ()) else None
@@ -112,17 +121,19 @@ class Servers:
 
     def on_questdb(self, cases: list[Case]) -> dict[int, dict]:
         self._check_alive()
-        seen = play_cases(cases, self.questdb.host, self.questdb.ilp_port, self.key, self.workers)
-        self._check_alive()
-        settle(self.questdb)
-        outcomes = questdb_outcomes(self.questdb, cases, seen, self.started_us)
-        self.questdb.query("drop all tables")
+        try:
+            seen = play_cases(cases, self.questdb.host, self.questdb.ilp_port, self.key, self.workers)
+            settle(self.questdb)
+            outcomes = questdb_outcomes(self.questdb, cases, seen, self.started_us)
+            self.questdb.query("drop all tables")
+        except (OSError, QuestDBError, TimeoutError):
+            self._check_alive()  # a server that died says so, with its log
+            raise
         return outcomes
 
     def on_stub(self, cases: list[Case]) -> dict[int, dict]:
-        seen = play_cases(cases, self._stub.host, self._stub.port, self.key, self.workers, self.watch.settled)
-        conns = by_peer(by_connection(self._stub.log.snapshot()))
-        return stub_outcomes(conns, cases, seen)
+        seen = play_cases(cases, self._stub.host, self._stub.port, self.key, self.workers, self.watch)
+        return stub_outcomes(by_connection(self._stub.log.snapshot()), cases, seen)
 
     def judge(self, cases: list[Case], progress=print) -> list[Result]:
         """Every case on both servers, in batches; each disagreement played again under a fresh id."""

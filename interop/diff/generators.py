@@ -93,7 +93,8 @@ KEY_IDS: dict[str, Callable[[random.Random], tuple[bytes, ...]]] = {
     "invalid-utf8": lambda rng: (KID + b"\xff\n",),
     "nul-inside": lambda rng: (KID + b"\x00\n",),
     "rows-after-in-same-write": lambda rng: (KID + b"\n" + b"early,a=b v=1i\n",),
-    **{f"unknown-{n}-bytes": (lambda n: lambda rng: (_long_key_id(n),))(n)
+    # unknown key ids around QuestDB's receive buffer: 131071 bytes and the "\n" fit its 128 KiB, 131072 do not
+    **{f"unknown-{n}-bytes": lambda rng, n=n: (_long_key_id(n),)
        for n in (100, 1000, 4095, 4096, 4097, 16384, 65536, 131071, 131072, 131073, 262144)},
 }
 

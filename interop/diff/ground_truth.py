@@ -6,7 +6,8 @@ and what recorded them, then one line per case: its id, class and mutation, and 
 (observe.py). The cases themselves are not stored: the generators make them again from the header's
 seed and counts, and a case whose class or mutation no longer matches is an error (a generator
 changed: record again with `nox -s diff -- --record`). Cases with a line longer than MAX_LINE are
-left out, to keep the file small (they exercise the stub's line limit, a deviation).
+left out, to keep the file small (they exercise the stub's line limit, a deviation), and so are
+cases whose outcome changed between two plays.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from ..datafile import DataFileError
 from .case import Case
+from .engine import REPLAY_ID_BASE
 from .generators import generate
 
 PATH = Path(__file__).with_name("ground_truth.jsonl")
@@ -32,7 +34,10 @@ class GroundTruthError(DataFileError):
 
 
 def write(path: Path, header: dict, results: list) -> int:
-    kept = [r for r in results if r.case.id < 1_000_000 and all(len(x) <= MAX_LINE for x in r.case.lines)]
+    """The cases of a run (not its replays), except those with a line over MAX_LINE and those whose
+    first play disagreed and whose replay agreed: an outcome that changed between plays is not truth."""
+    kept = [r for r in results if r.case.id < REPLAY_ID_BASE and all(len(x) <= MAX_LINE for x in r.case.lines)
+            and not (r.differences and r.replay == [])]
     with path.open("w") as out:
         out.write(json.dumps(header, sort_keys=True) + "\n")
         for r in kept:

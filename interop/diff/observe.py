@@ -6,7 +6,7 @@
 
 QuestDB's side is read back over HTTP /exec once ingestion has settled; the stub's side is predicted
 from its events. Values are compared as QuestDB stores them: CONVERSIONS says how an ILP value becomes
-a stored one (measured by `nox -s diff`; PROTOCOL.md section 6 lists them). A column that is NULL in a
+a stored one (measured by `nox -s diff`; server_stub/PROTOCOL.md section 6 lists them). A column that is NULL in a
 row is left out of that row, so a row does not depend on which other columns its table has.
 """
 
@@ -25,12 +25,12 @@ CLOCK_SLACK_US = 3_600_000_000  # a stored timestamp this close to the run's sta
 SETTLED_AFTER = 1.5
 SETTLE_TIMEOUT = 120.0
 
-# ILP type -> the column type QuestDB creates for it (PROTOCOL.md section 6).
+# ILP type -> the column type QuestDB creates for it (server_stub/PROTOCOL.md section 6).
 COLUMN_TYPES = {"symbol": "SYMBOL", "integer": "LONG", "float": "DOUBLE", "string": "VARCHAR",
                 "boolean": "BOOLEAN", "long256": "LONG256"}
 CONVERSIONS = [
-    "timestamps are stored in microseconds (nanoseconds truncated toward zero), except in a TIMESTAMP_NS "
-    "column: one made by a nanosecond value (the `n` suffix)",
+    ("timestamps are stored in microseconds (nanoseconds truncated toward zero), except in a TIMESTAMP_NS "
+     "column: one made by a nanosecond value (the `n` suffix)"),
     "-9223372036854775808i is LONG's NULL; NaN and the infinities are DOUBLE's NULL: they come back null",
     "a row without a designated timestamp gets the server's clock",
 ]
@@ -44,14 +44,18 @@ def settle(questdb) -> None:
     deadline = time.monotonic() + SETTLE_TIMEOUT
     previous, since = None, time.monotonic()
     while time.monotonic() < deadline:
-        pending = questdb.query("select count() from wal_tables() where writerTxn < sequencerTxn")["dataset"][0][0]
-        state = (pending, questdb.query("select count() from tables()")["dataset"][0][0])
+        # Pending WAL tables, every table's sequencer transactions (a commit that has not reached a
+        # table's WAL yet moves it later) and the number of tables: all three must stay still.
+        pending, committed = questdb.query("select sum(case when writerTxn < sequencerTxn then 1 else 0 end), "
+                                           "sum(sequencerTxn) from wal_tables()")["dataset"][0]
+        state = (pending, committed, questdb.query("select count() from tables()")["dataset"][0][0])
         if state != previous:
             previous, since = state, time.monotonic()
         elif pending == 0 and time.monotonic() - since >= SETTLED_AFTER:
             return
         time.sleep(0.2)
-    raise TimeoutError(f"QuestDB did not settle within {SETTLE_TIMEOUT:.0f} s (last: {previous} pending, tables)")
+    raise TimeoutError(f"QuestDB did not settle within {SETTLE_TIMEOUT:.0f} s (last: {previous}: pending tables, "
+                       f"sequencer transactions, tables)")
 
 
 def questdb_outcomes(questdb, cases: list[Case], seen: dict[int, list[Seen]], started_us: int) -> dict[int, dict]:
@@ -127,19 +131,20 @@ def _sorted(rows: list[dict]) -> list[dict]:
 
 # --- the stub ---------------------------------------------------------------------------------
 
-def stub_outcomes(conns_by_peer: dict, cases: list[Case], seen: dict[int, list[Seen]]) -> dict[int, dict]:
-    """The stub's prediction of QuestDB's outcome for each case, from its events (records.by_peer)."""
+def stub_outcomes(connections: dict, cases: list[Case], seen: dict[int, list[Seen]]) -> dict[int, dict]:
+    """The stub's prediction of QuestDB's outcome for each case, from its events (records.by_connection;
+    each Seen names its connection)."""
     out = {}
     for case in cases:
         conns, alive, tables, deviations = [], 0, {}, []
         for s in seen[case.id]:
-            conn = conns_by_peer.get(s.local)
+            conn = connections.get(s.conn)
             predicted = dict(s.as_json())
             if conn is not None:
                 auth = conn.auth or {}
                 deviations += [e["deviation"] for e in conn.events if "deviation" in e]
                 if auth.get("real_server_closes") is False:
-                    predicted["closed"] = False  # the stub closes what QuestDB leaves open (PROTOCOL.md section 7)
+                    predicted["closed"] = False  # the stub closes what QuestDB leaves open (server_stub/PROTOCOL.md section 7)
                 for row in conn.rows:
                     if row["table"] == PROBE_TABLE:
                         alive += row["symbols"].get("probe") == f"c{case.id}"

@@ -9,9 +9,9 @@ exception.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 from server_stub.client import ClientConnection, Key, connect
 
@@ -32,48 +32,57 @@ class Seen:
     challenge: bool = False
     closed: bool = False  # the server closed (EOF or reset) by the end of the wait
     problem: str | None = None  # why the script stopped early (a close while sending, no challenge)
+    conn: int | None = None  # the stub's connection number (with a Watch): a port is reused once closed
 
     def as_json(self) -> dict:
         return {"challenge": self.challenge, "closed": self.closed}
 
 
-# settled(case id, local address): "closed" or "open" once the server has decided on that connection,
-# None before. Only the stub can say (from its events); without it the client waits CLOSE_WAIT for a close.
-Settled = Callable[[int, str], str | None]
+class Watch(Protocol):
+    """What a server that explains itself (the stub, through its events) tells the player."""
+
+    def conn(self, local: str) -> int | None:
+        """The number of the live connection from `local`."""
+
+    def verdict(self, case_id: int, conn: int) -> str | None:
+        """"closed" or "open" once the server has decided on that connection, None before."""
 
 
-def play_case(case: Case, host: str, port: int, key: Key, settled: Settled | None = None) -> list[Seen]:
+def play_case(case: Case, host: str, port: int, key: Key, watch: Watch | None = None) -> list[Seen]:
     """The case's connections, one after the other (a schema case depends on the order)."""
-    return [play_script(script, host, port, key, None if settled is None else lambda local: settled(case.id, local))
-            for script in case.scripts]
+    return [play_script(script, host, port, key, watch, case.id) for script in case.scripts]
 
 
 def play_cases(cases: list[Case], host: str, port: int, key: Key, workers: int,
-               settled: Settled | None = None) -> dict[int, list[Seen]]:
+               watch: Watch | None = None) -> dict[int, list[Seen]]:
     """Every case, `workers` at a time: {case id: what each of its connections saw}."""
     with ThreadPoolExecutor(workers, thread_name_prefix="diff-play") as pool:
-        futures = {case.id: pool.submit(play_case, case, host, port, key, settled) for case in cases}
+        futures = {case.id: pool.submit(play_case, case, host, port, key, watch) for case in cases}
         return {case_id: future.result() for case_id, future in futures.items()}
 
 
-def play_script(script: Script, host: str, port: int, key: Key,
-                settled: Callable[[str], str | None] | None = None) -> Seen:
+def play_script(script: Script, host: str, port: int, key: Key, watch: Watch | None = None,
+                case_id: int = 0) -> Seen:
+    """Without a watch the client waits CLOSE_WAIT for a close; with one, until the server has decided.
+    The connection is named while its socket is still open, so its local port cannot be another's."""
     with connect(host, port, CONNECT_TIMEOUT, nodelay=True) as conn:
         seen = Seen(conn.outcome.local)
         seen.problem = _play(conn, script, key, seen)
+        if watch is None:
+            if not seen.closed:
+                seen.closed = conn.server_closed(CLOSE_WAIT)
+            return seen
+        deadline, verdict = time.monotonic() + CLOSE_WAIT, None
+        while (number := watch.conn(seen.local)) is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        seen.conn = number
+        while seen.conn is not None and (verdict := watch.verdict(case_id, seen.conn)) is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.005)
         if not seen.closed:
-            wait = CLOSE_WAIT if settled is None else _wait_for_verdict(seen.local, settled)
+            wait = 0.01 if verdict == "open" else max(0.01, deadline - time.monotonic())
             seen.closed = conn.server_closed(wait)
         return seen
-
-
-def _wait_for_verdict(local: str, settled: Callable[[str], str | None]) -> float:
-    """How long the client still waits for a close once the server has decided (a moment when it keeps
-    the connection, up to the rest of CLOSE_WAIT when it closes it)."""
-    deadline = time.monotonic() + CLOSE_WAIT
-    while (verdict := settled(local)) is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    return 0.01 if verdict == "open" else max(0.01, deadline - time.monotonic())
 
 
 def _play(conn: ClientConnection, script: Script, key: Key, seen: Seen) -> str | None:

@@ -50,8 +50,8 @@ def write(results: list, out_dir: Path, header: dict) -> tuple[Path, Path]:
     json_path, md_path = out_dir / "agreement.json", out_dir / "agreement.md"
     json_path.write_text(json.dumps(data, indent=1) + "\n")
     lines = [f"# Agreement of the stub with QuestDB {header.get('questdb', '')}", "",
-             f"`{header['command']}`: {totals['cases']} cases, {totals['agree']} agree, "
-             f"{totals['deviation']} deviations (listed in PROTOCOL.md section 7), {totals['disagree']} disagree.", "",
+             (f"`{header['command']}`: {totals['cases']} cases, {totals['agree']} agree, "
+              f"{totals['deviation']} deviations (listed in server_stub/PROTOCOL.md section 7), {totals['disagree']} disagree."), "",
              "| class | kind | mutations | cases | agree | deviation | disagree |", "|---|---|---|---|---|---|---|"]
     for name, row in by_class.items():
         lines.append(f"| {name} | {row['kind']} | {row['mutations']} | {row['cases']} | {row['agree']} | "

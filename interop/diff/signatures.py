@@ -13,7 +13,6 @@ import base64
 from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-
 from server_stub.client import Key
 
 N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # the order of P-256
@@ -90,12 +89,12 @@ def _signature_recipe(name: str, wanted, encode: Callable[[int, int], bytes]) ->
     recipe(name, lambda key, challenge: _b64(encode(*_signed(key, challenge, wanted))))
 
 
-ANY = lambda r, s: True  # noqa: E731
-R_TOP = lambda r, s: r >= TOP_BIT  # noqa: E731
-S_TOP = lambda r, s: s >= TOP_BIT  # noqa: E731
-R_LOW = lambda r, s: r < TOP_BIT  # noqa: E731
-R_SHORT = lambda r, s: r < SHORT  # noqa: E731
-S_SHORT = lambda r, s: s < SHORT  # noqa: E731
+ANY = lambda r, s: True
+R_TOP = lambda r, s: r >= TOP_BIT
+S_TOP = lambda r, s: s >= TOP_BIT
+R_LOW = lambda r, s: r < TOP_BIT
+R_SHORT = lambda r, s: r < SHORT
+S_SHORT = lambda r, s: s < SHORT
 
 DER = {
     "der": (ANY, _der),

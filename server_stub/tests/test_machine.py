@@ -7,13 +7,14 @@ from __future__ import annotations
 import base64
 
 import pytest
-from driving import Driven, driven
+from driving import Driven, driven, machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from wire import der_signature, raw_signature
 
 from server_stub.authdb import load_auth_db
 from server_stub.machine import CHALLENGE_BYTES, Close, Emit, EmitRows, Send, State, Wake
+from server_stub.tables import Tables
 
 ROWS = b"t,c=a n=1i\nt,c=b n=2i\nt,c=c n=3i\n"
 TIMEOUT = 15.0
@@ -284,3 +285,38 @@ def test_any_inputs_give_one_auth_and_no_row_without_it(two_keys, inputs, end):
     d.peer_closed()
     d.check()
     assert len(d.sends) <= 1 and len(d.sent) in (0, CHALLENGE_BYTES + 1)
+
+
+def test_a_key_id_that_is_not_utf8_gets_no_challenge_and_is_left_open_by_questdb(keys):
+    d = driven(keys)
+    actions = d.receive(b"alice\xff\n")
+    assert not any(isinstance(a, Send) for a in actions)
+    assert d.auth["reason_code"] == "key_id_not_utf8" and d.auth["real_server_closes"] is False
+    assert "0xff" in d.auth["reason"]
+    d.check()
+
+
+def test_the_connections_of_one_server_share_its_tables(keys, alice):
+    tables = Tables()
+    first, second = (Driven(machine(keys, conn=n)) for n in (1, 2))
+    for d in (first, second):
+        d.machine.tables = tables
+        d.receive(b"alice\n")
+        d.receive(signed(alice, d.challenge))
+    first.receive(b"t v=1i\n")
+    second.receive(b't v="x"\n')
+    assert "column 'v' is LONG" in second.of("ilp_error")[0]["error"] and second.closed == "ilp_error"
+
+
+def test_a_der_signature_of_exactly_64_bytes_is_read_as_raw(keys):
+    """The length alone decides (server_stub/PROTOCOL.md section 1.3): 64 bytes are r||s, even when they are a
+    well-formed DER SEQUENCE. No live challenge gives a 64-byte DER signature (r and s would both
+    need to be 29 bytes), so the differential run cannot play one: it is tested here."""
+    body = b"\x02\x1d" + bytes(range(1, 30)) + b"\x02\x1d" + bytes(range(31, 60))
+    der = b"\x30" + bytes([len(body)]) + body
+    assert len(der) == 64
+    d = driven(keys)
+    d.receive(b"alice\n")
+    d.receive(base64.b64encode(der) + b"\n")
+    assert not d.auth["accepted"] and d.auth["encoding"] == "p1363" and d.auth["signature_bytes"] == 64
+    assert d.auth["reason_code"] != "malformed_der"

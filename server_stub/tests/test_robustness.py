@@ -36,6 +36,7 @@ from server_stub.ilp import IlpStream, format_row, parse_line
 from server_stub.machine import CHALLENGE_BYTES, Limits, Machine, State
 from server_stub.reasons import catalogue
 from server_stub.server import YIELD_AFTER_BYTES, Connection, StubConfig
+from server_stub.tables import Tables
 
 IDLE_CONNECTIONS = 1000
 RSS_BOUND_KB = 200 * 1024
@@ -698,7 +699,7 @@ def test_fuzz_handshake_one_auth_per_connection_no_row_without_it(two_keys):
             assert (auth["accepted"], auth.get("reason_code"), auth.get("discarded_bytes")) == expected, where
             if expected[0]:  # the pipelined bytes are parsed exactly as a lone IlpStream parses them
                 assert 0 <= auth["pipelined_bytes"] <= len(pipelined), where  # those in the signature's read
-                ref_rows, _ = IlpStream(config.max_line_bytes, check_row=names.check_row).feed(pipelined)
+                ref_rows, _ = IlpStream(config.max_line_bytes, check_row=Tables().admit).feed(pipelined)
                 got_rows = [{key: v for key, v in evs[at].items() if key not in ("event", "conn")} for at in row_at]
                 assert got_rows == ref_rows, where
         assert d.machine.state is State.CLOSED, where
@@ -750,7 +751,7 @@ def test_a_large_read_ends_the_connections_turn_and_a_stop_keeps_it_paused(two_k
     once a stop has begun (reading_stopped) the connection is not resumed; nothing read is lost."""
     server = types.SimpleNamespace(config=StubConfig(), keys=load_auth_db(two_keys[0]),
                                    events=EventLog(keep_in_memory=True), forget=lambda conn: None,
-                                   reading_stopped=False)
+                                   reading_stopped=False, tables=Tables())
     signer = Signer(two_keys[1])
     large = b"t n=1i\n" * 20_000
     assert len(large) >= YIELD_AFTER_BYTES

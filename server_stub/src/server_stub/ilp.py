@@ -1,8 +1,10 @@
 """InfluxDB Line Protocol (ILP) rows, as QuestDB's ILP-over-TCP server reads them.
 
-One row per line::
+One row per line; the rules are QuestDB 9.3.4's as the differential run measured them
+(`nox -s diff`, server_stub/PROTOCOL.md section 6)::
 
-    row        = table {"," tag} [" " field {"," field} [" " timestamp]] {" "}
+    row        = table {"," tag} [","] [" " field {"," field} [","] [" " timestamp]] {" "}
+                 (trailing spaces only when there is no timestamp)
     tag        = name "=" name                  (tag value may be empty)
     field      = name "=" value
 
@@ -10,21 +12,25 @@ One row per line::
                  a backslash makes the next character literal ("\\ ", "\\,",
                  "\\=", "\\\\"); a name can never hold a line end character
 
-    value      = integer | float | string | boolean | timestamp column
-    integer    = ["-"] digits "i"                      64-bit signed
-    float      = ["-"] (digits ["." [digits]] | "." digits) [("e"|"E") ["+"|"-"] digits]
-               | "NaN" | "Infinity" | "-Infinity"      (a bare "123" is a float)
-    string     = '"' {character | "\\" character} '"'  backslash makes the next
+    value      = integer | long256 | float | string | boolean | timestamp column
+                 (a backslash escapes a character of an unquoted value too)
+    integer    = ["-"] digits "i"                      64-bit signed; "_" between digits
+    long256    = "0x" 1-64 hex digits "i"
+    float      = ["+"|"-"] (digits ["." [digits]] | "." digits) [("e"|"E") ["+"|"-"] digits]
+               | ["+"|"-"] ("NaN" | "Infinity")        (a bare "123" is a float; one that
+                                                       overflows or underflows to zero
+                                                       is an error)
+    string     = '"' {character | "\\" character} '"' backslash makes the next
                                                        character literal, even a
-                                                       line end; an unescaped LF
-                                                       or CR is an error
-    boolean    = t | T | true | True | TRUE | f | F | false | False | FALSE
+                                                       line end; a raw CR belongs to
+                                                       the string, a raw LF is an error
+    boolean    = t | f | true | false                   in any mix of case
     column ts  = ["-"] digits ("t" | "n" | "m")         microseconds | nanoseconds | milliseconds
     timestamp  = ["-"] digits ["n" | "t" | "m"]         designated timestamp; bare means nanoseconds
 
 Lines end at LF or CR, so CR LF gives an empty line in between; empty lines are
 skipped.  A double quote opens a string only right after the "=" of a field, and
-inside such a string a backslash-escaped LF or CR belongs to the string, so
+inside such a string an escaped LF or CR, or a raw CR, belongs to the string, so
 splitting a stream into lines has to know where strings are (see IlpStream).
 
 Parsed rows are JSON-ready dicts::
@@ -36,17 +42,19 @@ Parsed rows are JSON-ready dicts::
      "timestamp": {"value": 1700000000000000000, "unit": "ns"}}  # or None
 
 Non-finite floats are the strings "NaN", "Infinity" and "-Infinity" so that the
-row stays valid JSON.  Decisions where the protocol leaves room:
+row stays valid JSON.  A designated timestamp written with the "n" suffix has
+"suffix": "n" too (QuestDB then keeps nanoseconds).  Decisions where the protocol
+leaves room:
 
 * A row needs a table name and at least one field or tag.  A tags-only row
   cannot carry a designated timestamp: in "t,a=b 123" the "123" is read as a
   field with no "=", which is an error (as in QuestDB's own parser).
-* Sections are separated by exactly one space; trailing spaces are ignored.
+* Sections are separated by exactly one space.
 * An empty tag value is an empty-string symbol; an empty field value is an
   error.  An unescaped "=" in a table name or tag value is an error.
-* The same name twice in one row: the last value wins, keeping the position of
-  the first.  A field named like a tag replaces that tag (they are both columns).
-* A float literal too large for a double (e.g. 1e999) reads as Infinity.
+* The same name twice among the tags, or among the fields, keeps its first
+  value.  A tag and a field of one name are both returned: what the server then
+  keeps (the tag), and every rule that needs the server's tables, is tables.py's.
 * Error offsets are 0-based character offsets into the decoded line, except for
   invalid UTF-8, which is reported by byte offset.
 """

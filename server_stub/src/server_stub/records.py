@@ -74,6 +74,7 @@ class IlpError(TypedDict):
     line: int  # 1-based, on this connection
     error: str
     text: str  # the line, cut to 200 characters
+    deviation: NotRequired[str]  # "line_limit": the stub's line limit, lower than QuestDB's (server_stub/PROTOCOL.md section 7)
 
 
 class Close(TypedDict):

@@ -2,7 +2,7 @@
 
 A table's columns and their types are fixed by the first row that names them and last for the
 server's lifetime; every later row is fitted to them. The rules, each measured against QuestDB 9.3.4
-by the differential run (`nox -s diff`, classes IlpSchema and IlpStructure; PROTOCOL.md section 6):
+by the differential run (`nox -s diff`, classes IlpSchema and IlpStructure; server_stub/PROTOCOL.md section 6):
 
 - Table and column names are compared without regard to case. A name given twice in one row (a tag
   twice, a field twice, or a tag and a field) keeps its first value; the rest are dropped.
