@@ -33,6 +33,10 @@ WORKERS = 8  # connections at a time: far under QuestDB's limit (line.tcp.net.co
 BATCH = 250  # cases between two reads of QuestDB's tables; the tables are dropped after each read, since
 # wal_tables(), which tells when ingestion has settled, slows down with the number of tables (10 s at 1,000)
 REPLAY_ID_BASE = 1_000_000  # replays get ids from here on, so that their tables are new
+# QuestDB 9.3.4 keeps every connection it leaves open (bad base64, a key id that is not UTF-8) until its
+# idle timeout, 5 minutes, even after the client closed it; each counts against the ILP connection limit
+# (256 by default), which a 10,000-case run exhausts (measured: "max connection limit reached" in its log).
+QUESTDB_CONF = {"line.tcp.net.connection.limit": "4096"}
 
 
 @dataclass
@@ -98,7 +102,7 @@ class Servers:
     def __init__(self, out_dir: Path, questdb: bool = True, workers: int = WORKERS):
         self.out_dir, self.workers = Path(out_dir), workers
         self.key = Key.load(DEFAULT_JWK)
-        self.questdb = QuestDBProcess(AUTH_DB, self.out_dir / "questdb") if questdb else None
+        self.questdb = QuestDBProcess(AUTH_DB, self.out_dir / "questdb", extra_conf=QUESTDB_CONF) if questdb else None
         self.stub = run_stub(AUTH_DB, self.out_dir / "stub-events.jsonl")
         self._stub = None
         self.started_us = int(time.time() * 1_000_000)
@@ -126,8 +130,14 @@ class Servers:
             settle(self.questdb)
             outcomes = questdb_outcomes(self.questdb, cases, seen, self.started_us)
             self.questdb.query("drop all tables")
-        except (OSError, QuestDBError, TimeoutError):
+        except ConnectionRefusedError as error:
             self._check_alive()  # a server that died says so, with its log
+            limit = "max connection limit reached" in self.questdb.log_text()
+            raise QuestDBError(f"QuestDB refused a connection ({error})" + (
+                f": its log says its ILP connection limit ({QUESTDB_CONF['line.tcp.net.connection.limit']}) was "
+                "reached" if limit else "")) from error
+        except (OSError, QuestDBError, TimeoutError):
+            self._check_alive()
             raise
         return outcomes
 

@@ -31,7 +31,6 @@ class Seen:
     local: str  # "127.0.0.1:51234": the stub's `peer` for this connection
     challenge: bool = False
     closed: bool = False  # the server closed (EOF or reset) by the end of the wait
-    problem: str | None = None  # why the script stopped early (a close while sending, no challenge)
     conn: int | None = None  # the stub's connection number (with a Watch): a port is reused once closed
 
     def as_json(self) -> dict:
@@ -67,7 +66,7 @@ def play_script(script: Script, host: str, port: int, key: Key, watch: Watch | N
     The connection is named while its socket is still open, so its local port cannot be another's."""
     with connect(host, port, CONNECT_TIMEOUT, nodelay=True) as conn:
         seen = Seen(conn.outcome.local)
-        seen.problem = _play(conn, script, key, seen)
+        _play(conn, script, key, seen)
         if watch is None:
             if not seen.closed:
                 seen.closed = conn.server_closed(CLOSE_WAIT)
@@ -85,34 +84,37 @@ def play_script(script: Script, host: str, port: int, key: Key, watch: Watch | N
         return seen
 
 
-def _play(conn: ClientConnection, script: Script, key: Key, seen: Seen) -> str | None:
+def _play(conn: ClientConnection, script: Script, key: Key, seen: Seen) -> None:
+    """The script's writes, as far as the server lets them through (a close ends them)."""
     for i, piece in enumerate(script.key_id):
         if i:
             time.sleep(PIECE_PAUSE)
         if not _send(conn, piece, seen):
-            return "closed while sending the key id"
+            return
     conn.timeout = CHALLENGE_WAIT
-    challenge = conn.read_challenge()
-    if challenge is None:
+    if conn.read_challenge() is None:
         seen.closed = bool(conn.outcome.closed)
-        return conn.outcome.problem
+        return
     seen.challenge = True
-    line = RECIPES[script.signature](key, challenge) + script.signature_end
+    line = RECIPES[script.signature](key, conn.outcome.challenge) + script.signature_end
     writes = _split(line, script.signature_pieces)
     writes[-1] += script.pipelined
     for piece in [*writes, *script.after]:
         time.sleep(PIECE_PAUSE)
         if not _send(conn, piece, seen):
-            return "closed while sending"
-    return None
+            return
 
 
 def _send(conn: ClientConnection, data: bytes, seen: Seen) -> bool:
+    """False when the server closed or reset the connection, or stopped reading (a send that does not
+    finish within CONNECT_TIMEOUT: not a close, and the rest of the script is not sent)."""
     try:
         conn.sock.settimeout(CONNECT_TIMEOUT)
         conn.sock.sendall(data)
         return True
-    except (TimeoutError, OSError):
+    except TimeoutError:
+        return False
+    except OSError:
         seen.closed = True
         return False
 

@@ -14,9 +14,10 @@ def table(results: list) -> dict:
     out: dict[str, dict] = {}
     for r in results:
         row = out.setdefault(r.case.cls, {"kind": r.case.kind, "cases": 0, **dict.fromkeys(VERDICTS, 0),
-                                          "mutations": set()})
+                                          "agreed_on_replay": 0, "mutations": set()})
         row["cases"] += 1
         row[r.verdict] += 1
+        row["agreed_on_replay"] += bool(r.differences and r.replay == [])  # counted in "agree"
         row["mutations"].add(r.case.mutation)
     for row in out.values():
         row["mutations"] = len(row["mutations"])
@@ -52,10 +53,11 @@ def write(results: list, out_dir: Path, header: dict) -> tuple[Path, Path]:
     lines = [f"# Agreement of the stub with QuestDB {header.get('questdb', '')}", "",
              (f"`{header['command']}`: {totals['cases']} cases, {totals['agree']} agree, "
               f"{totals['deviation']} deviations (listed in server_stub/PROTOCOL.md section 7), {totals['disagree']} disagree."), "",
-             "| class | kind | mutations | cases | agree | deviation | disagree |", "|---|---|---|---|---|---|---|"]
+             "| class | kind | mutations | cases | agree | of which on replay | deviation | disagree |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, row in by_class.items():
         lines.append(f"| {name} | {row['kind']} | {row['mutations']} | {row['cases']} | {row['agree']} | "
-                     f"{row['deviation']} | {row['disagree']} |")
+                     f"{row['agreed_on_replay']} | {row['deviation']} | {row['disagree']} |")
     if disagreeing:
         lines += ["", "## Disagreements", ""]
         for d in disagreeing:

@@ -87,3 +87,23 @@ def test_value_comparison_allows_the_documented_conversions_and_nothing_else():
     altered[4] = 1.25
     problems = parity._compare_values(FakeQuestDB({"t": (names, altered)}), sent)
     assert problems == ["t.f: 1.25, sent float 1.5"]
+
+
+@NEEDS_QUESTDB
+def test_a_connection_questdb_leaves_open_holds_a_place_under_its_connection_limit(tmp_path):
+    """server_stub/PROTOCOL.md section 4: the client closes each connection QuestDB left open, yet the
+    server keeps counting it (until its idle timeout), so a limit of 4 leaves no room for a fifth
+    client; the connections it closes itself hold no place."""
+    with QuestDBProcess(AUTH_DB, tmp_path, extra_conf={"line.tcp.net.connection.limit": "4"}) as server:
+        for _ in range(4):  # unknown key ids with bad base64: closed by the server, no place held
+            unknown = dict(CASES["url-safe-base64"], kid="nobody", key="testUser1")
+            assert run_case(server.host, server.ilp_port, JWKS, unknown, ["pinned x=1i"]).closed_by_server
+        assert run_case(server.host, server.ilp_port, JWKS, CASES["padded-raw"], ["room x=1i"]).challenge_received
+        for _ in range(4):
+            run_case(server.host, server.ilp_port, JWKS, CASES["url-safe-base64"], ["pinned x=1i"])  # left open
+        try:  # the listener is unregistered at the limit: a connect waits in the backlog, or is refused
+            room = run_case(server.host, server.ilp_port, JWKS, CASES["padded-raw"], ["no_room x=1i"]).challenge_received
+        except ConnectionRefusedError:
+            room = False
+        assert not room
+        assert "max connection limit reached" in server.log_text()
