@@ -29,7 +29,7 @@ from .compare import differences, verdict
 from .observe import questdb_outcomes, settle, stub_outcomes
 from .play import play_cases
 
-WORKERS = 8  # connections at a time: far under QuestDB's limit (line.tcp.net.connection.limit, 256)
+WORKERS = 8  # connections at a time: far under QuestDB's ILP connection limit (QUESTDB_CONF)
 BATCH = 250  # cases between two reads of QuestDB's tables; the tables are dropped after each read, since
 # wal_tables(), which tells when ingestion has settled, slows down with the number of tables (10 s at 1,000)
 REPLAY_ID_BASE = 1_000_000  # replays get ids from here on, so that their tables are new
@@ -50,9 +50,10 @@ class Result:
 
     @property
     def verdict(self) -> str:
-        """compare.verdict; a disagreement that agreed when played again counts as agreement."""
+        """compare.verdict; "flaky" when the first play disagreed and the replay agreed (it fails the run:
+        an outcome that changes between plays is a defect of the stub, of the engine or of the server)."""
         if self.differences and self.replay == []:
-            return "agree"
+            return "flaky"
         return verdict(self.questdb, self.stub)
 
     def as_json(self) -> dict:
@@ -182,8 +183,8 @@ class Servers:
             while size >= 1 and rest:
                 candidates = sorted({rest[:i] + rest[i + size:] for i in range(0, len(rest), size)})
                 cases = [(self.fresh(r.case, (head + c + b"\n",)), c) for c in candidates]
-                found = self.compare([case for case, _ in cases])
-                still = [c for case, c in cases if found[case.id]]
+                questdb, stub = self.on_questdb([case for case, _ in cases]), self.on_stub([case for case, _ in cases])
+                still = [c for case, c in cases if verdict(questdb[case.id], stub[case.id]) == "disagree"]
                 if still:
                     rest = min(still, key=lambda c: (len(c), c))
                     size = min(size, max(1, len(rest) // 2))

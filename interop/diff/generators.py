@@ -36,7 +36,7 @@ EDGES_SCHEMA = Table({
     "timestamps": Key(dict, table=Table({"values": _strings(), "columns": _strings()})),
     "names": Key(dict, table=Table({"characters": _strings()})),
     "structure": Key(dict, table=Table({"lines": _strings(), "lengths": Key(list)})),
-    "schema": Key(dict, table=Table({"values": _strings()})),
+    "schema": Key(dict, table=Table({"values": _strings(), "symbol_texts": _strings()})),
 })
 
 
@@ -79,28 +79,28 @@ def _long_key_id(length: int) -> bytes:
     return (b"u" * length) + b"\n"
 
 
-KEY_IDS: dict[str, Callable[[random.Random], tuple[bytes, ...]]] = {
-    "exact": lambda rng: (KID + b"\n",),
-    "two-pieces": lambda rng: (KID[:4], KID[4:] + b"\n"),
-    "byte-by-byte": lambda rng: tuple(bytes([b]) for b in KID + b"\n"),
-    "line-end-alone": lambda rng: (KID, b"\n"),
-    "carriage-return": lambda rng: (KID + b"\r\n",),
-    "trailing-space": lambda rng: (KID + b" \n",),
-    "leading-space": lambda rng: (b" " + KID + b"\n",),
-    "empty": lambda rng: (b"\n",),
-    "other-case": lambda rng: (b"TestUser1\n",),
-    "non-ascii": lambda rng: ("testUsér1\n".encode(),),
-    "invalid-utf8": lambda rng: (KID + b"\xff\n",),
-    "nul-inside": lambda rng: (KID + b"\x00\n",),
-    "rows-after-in-same-write": lambda rng: (KID + b"\n" + b"early,a=b v=1i\n",),
+KEY_IDS: dict[str, Callable[[int], tuple[bytes, ...]]] = {  # mutation -> case id -> the writes
+    "exact": lambda case_id: (KID + b"\n",),
+    "two-pieces": lambda case_id: (KID[:4], KID[4:] + b"\n"),
+    "byte-by-byte": lambda case_id: tuple(bytes([b]) for b in KID + b"\n"),
+    "line-end-alone": lambda case_id: (KID, b"\n"),
+    "carriage-return": lambda case_id: (KID + b"\r\n",),
+    "trailing-space": lambda case_id: (KID + b" \n",),
+    "leading-space": lambda case_id: (b" " + KID + b"\n",),
+    "empty": lambda case_id: (b"\n",),
+    "other-case": lambda case_id: (b"TestUser1\n",),
+    "non-ascii": lambda case_id: ("testUsér1\n".encode(),),
+    "invalid-utf8": lambda case_id: (KID + b"\xff\n",),
+    "nul-inside": lambda case_id: (KID + b"\x00\n",),
+    "rows-after-in-same-write": lambda case_id: (KID + b"\nc%d v=1i\n" % case_id,),  # read back: its own table
     # unknown key ids around QuestDB's receive buffer: 131071 bytes and the "\n" fit its 128 KiB, 131072 do not
-    **{f"unknown-{n}-bytes": lambda rng, n=n: (_long_key_id(n),)
+    **{f"unknown-{n}-bytes": lambda case_id, n=n: (_long_key_id(n),)
        for n in (100, 1000, 4095, 4096, 4097, 16384, 65536, 131071, 131072, 131073, 262144)},
 }
 
 
 def _key_id_case(case_id: int, mutation: str, rng: random.Random) -> Case:
-    return _handshake_case("KeyIdFraming", case_id, mutation, rng, key_id=KEY_IDS[mutation](rng))
+    return _handshake_case("KeyIdFraming", case_id, mutation, rng, key_id=KEY_IDS[mutation](case_id))
 
 
 SIGNATURE_FRAMINGS: dict[str, dict] = {
@@ -204,8 +204,9 @@ def _structure_case(case_id: int, mutation: str, rng: random.Random) -> Case:
 
 
 def _schema_mutations() -> list[str]:
-    values = edges()["schema"]["values"]
-    return [f"{a}>{b}:{where}" for a in values for b in values if a != b for where in ("same", "next")]
+    values, texts = edges()["schema"]["values"], edges()["schema"]["symbol_texts"]
+    return [f"{a}>{b}:{where}" for a in values for b in values if a != b for where in ("same", "next")] + \
+        [f"symbol-text:{text}" for text in texts] + list(AFTER_REFUSED)
 
 
 def _schema_line(table: str, value: str, n: int) -> bytes:
@@ -214,10 +215,24 @@ def _schema_line(table: str, value: str, n: int) -> bytes:
     return f"{table} v={value},n={n}i\n".encode()
 
 
+# A row refused by a later check, then another connection: does the refused row leave its table or
+# its columns behind?
+AFTER_REFUSED = {
+    "after-refused:timestamp": (["{t} a=1i -1"], ['{t} a="x"']),
+    "after-refused:type": (["{t} b=1i", '{t} z=1.5,b="x"'], ['{t} z="s"']),
+}
+
+
 def _schema_case(case_id: int, mutation: str, rng: random.Random) -> Case:
+    t = f"c{case_id}"
+    if mutation in AFTER_REFUSED:
+        connections = [[f"{line.format(t=t)}\n".encode() for line in lines] for lines in AFTER_REFUSED[mutation]]
+        return _ilp_case("IlpSchema", case_id, mutation, connections)
+    if mutation.startswith("symbol-text:"):
+        lines = [_schema_line(t, "SYMBOL", 1), _schema_line(t, mutation.removeprefix("symbol-text:"), 2)]
+        return _ilp_case("IlpSchema", case_id, mutation, [lines])
     pair, _, where = mutation.partition(":")
     first, second = pair.split(">")
-    t = f"c{case_id}"
     lines = [_schema_line(t, first, 1), _schema_line(t, second, 2)]
     connections = [lines] if where == "same" else [[lines[0]], [lines[1]]]
     return _ilp_case("IlpSchema", case_id, mutation, connections)

@@ -1,21 +1,24 @@
 """The recorded ground truth: QuestDB's outcome for a fixed-seed set of cases, replayed against the
-stub without QuestDB (the test command does, interop/tests/test_diff_replay.py).
+stub without QuestDB (the test command does: interop/tests/test_diff.py).
 
 The file (ground_truth.jsonl) is JSON lines: first a header naming how the cases were generated
-and what recorded them, then one line per case: its id, class and mutation, and QuestDB's outcome
-(observe.py). The cases themselves are not stored: the generators make them again from the header's
-seed and counts, and a case whose class or mutation no longer matches is an error (a generator
-changed: record again with `nox -s diff -- --record`). Cases with a line longer than MAX_LINE are
-left out, to keep the file small (they exercise the stub's line limit, a deviation), and so are
-cases whose outcome changed between two plays.
+and what recorded them, then one line per case: its id, class, mutation and digest, and QuestDB's
+outcome (observe.py). The cases themselves are not stored: the generators make them again from the
+header's seed and counts, and a case whose class, mutation or digest (of its JSON) no longer
+matches is an error, as is a change to the signature recipes' source (record again:
+`nox -s diff -- --record`). Flaky cases (an outcome that changed between two plays) are left out;
+long values are stored as their length and hash (observe.py), so the file stays small even with
+lines of 256 KiB.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 from ..datafile import DataFileError
+from . import signatures
 from .case import Case
 from .engine import REPLAY_ID_BASE
 from .generators import generate
@@ -24,9 +27,14 @@ PATH = Path(__file__).with_name("ground_truth.jsonl")
 RECORD_SEED = 1
 RECORD_HANDSHAKES = 1500
 RECORD_ILP = 1500
-MAX_LINE = 4096
-HEADER_KEYS = {"seed", "handshakes", "ilp", "questdb", "command"}
-CASE_KEYS = {"id", "class", "mutation", "questdb"}
+HEADER_KEYS = {"seed", "handshakes", "ilp", "questdb", "command", "recipes"}
+CASE_KEYS = {"id", "class", "mutation", "case", "questdb"}
+RECIPES_SOURCE = Path(signatures.__file__)  # the recipes run at play time: their code is the case too
+
+
+def digest(data: bytes | dict) -> str:
+    text = data if isinstance(data, bytes) else json.dumps(data, sort_keys=True).encode()
+    return hashlib.sha256(text).hexdigest()[:16]
 
 
 class GroundTruthError(DataFileError):
@@ -34,15 +42,14 @@ class GroundTruthError(DataFileError):
 
 
 def write(path: Path, header: dict, results: list) -> int:
-    """The cases of a run (not its replays), except those with a line over MAX_LINE and those whose
-    first play disagreed and whose replay agreed: an outcome that changed between plays is not truth."""
-    kept = [r for r in results if r.case.id < REPLAY_ID_BASE and all(len(x) <= MAX_LINE for x in r.case.lines)
-            and not (r.differences and r.replay == [])]
+    """The cases of a run (not its replays), except flaky ones: an outcome that changed between plays
+    is not truth."""
+    kept = [r for r in results if r.case.id < REPLAY_ID_BASE and r.verdict != "flaky"]
     with path.open("w") as out:
-        out.write(json.dumps(header, sort_keys=True) + "\n")
+        out.write(json.dumps({**header, "recipes": digest(RECIPES_SOURCE.read_bytes())}, sort_keys=True) + "\n")
         for r in kept:
             out.write(json.dumps({"id": r.case.id, "class": r.case.cls, "mutation": r.case.mutation,
-                                  "questdb": r.questdb}, sort_keys=True) + "\n")
+                                  "case": digest(r.case.as_json()), "questdb": r.questdb}, sort_keys=True) + "\n")
     return len(kept)
 
 
@@ -52,15 +59,20 @@ def load(path: Path = PATH) -> tuple[dict, list[tuple[Case, dict]]]:
     if not lines:
         raise GroundTruthError(f"{path}: empty")
     header = _record(path, 1, lines[0], HEADER_KEYS)
+    if header["recipes"] != digest(RECIPES_SOURCE.read_bytes()):
+        raise GroundTruthError(f"{path}: the signature recipes ({RECIPES_SOURCE.name}) changed since it was "
+                               "recorded; record again: nox -s diff -- --record")
     cases = {c.id: c for c in generate(header["handshakes"], header["ilp"], header["seed"])}
     out = []
     for number, line in enumerate(lines[1:], 2):
         entry = _record(path, number, line, CASE_KEYS)
         case = cases.get(entry["id"])
-        if case is None or (case.cls, case.mutation) != (entry["class"], entry["mutation"]):
+        if case is None or (case.cls, case.mutation, digest(case.as_json())) != (
+                entry["class"], entry["mutation"], entry["case"]):
             made = "no case" if case is None else f"{case.cls} {case.mutation!r}"
             raise GroundTruthError(f"{path}: line {number}: case {entry['id']} was {entry['class']} "
-                                   f"{entry['mutation']!r} when recorded, the generators now make {made}; "
+                                   f"{entry['mutation']!r} (digest {entry['case']}) when recorded, the generators "
+                                   f"now make {made}{'' if case is None else ' (digest ' + digest(case.as_json()) + ')'}; "
                                    f"record again: nox -s diff -- --record")
         out.append((case, entry["questdb"]))
     return header, out

@@ -2,7 +2,7 @@
 
 Generated cases against the pinned QuestDB and the stub (engine.py); the agreement table per class is
 written to OUT/agreement.json and OUT/agreement.md, every case to OUT/results.jsonl. Exit 1 on any
-disagreement. --record writes the ground truth the test command replays (ground_truth.py);
+disagreement or flaky case. --record writes the ground truth the test command replays (ground_truth.py);
 --replay plays that file against the stub alone, without QuestDB.
 """
 
@@ -64,9 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     _, md = report.write(results, args.out, {**header, "command": command})
     print(md.read_text(), end="")
     counts = {v: sum(1 for r in results if r.verdict == v) for v in report.VERDICTS}
-    print(f"diff: {counts['agree']} agree, {counts['deviation']} deviations, {counts['disagree']} disagree "
-          f"in {time.monotonic() - began:.0f} s (results in {args.out})")
-    return 1 if counts["disagree"] else 0
+    print(f"diff: {counts['agree']} agree, {counts['deviation']} deviations, {counts['disagree']} disagree, "
+          f"{counts['flaky']} flaky in {time.monotonic() - began:.0f} s (results in {args.out})")
+    return 1 if counts["disagree"] or counts["flaky"] else 0
 
 
 def replay(path: Path, out_dir: Path) -> list[Result]:

@@ -2,19 +2,26 @@
 
     {"conns": [{"challenge": bool, "closed": bool}, ...],   # per connection, as the client saw it
      "alive": N,                                             # probe rows stored: the last connection survived
-     "tables": {name: {"schema": {column: TYPE}, "rows": [{column: value}, ...]}}}
+     "tables": {name: {"schema": {column: TYPE}, "rows": [{column: value}, ...]}},
+     "deviations": [{"connection": N, "deviation": CODE}]}   # the stub's only: where it deviates on purpose
 
 QuestDB's side is read back over HTTP /exec once ingestion has settled; the stub's side is predicted
-from its events. Values are compared as QuestDB stores them: CONVERSIONS says how an ILP value becomes
-a stored one (measured by `nox -s diff`; server_stub/PROTOCOL.md section 6 lists them). A column that is NULL in a
-row is left out of that row, so a row does not depend on which other columns its table has.
+from its events, whose rows are the rows as the stub says QuestDB stores them (server_stub/src/server_stub/tables.py),
+written here as /exec gives them back (`_store`): a timestamp in microseconds (truncated toward zero)
+unless its column is TIMESTAMP_NS; the minimum long and non-finite doubles as NULL; a row without a
+designated timestamp with the server's clock. A NULL is left out of its row, so that a row does not
+depend on which other columns its table has; a string longer than LONG_VALUE characters is written as
+its length and SHA-256 (the recorded ground truth stays small).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
+
+from server_stub.tables import column_type, designated_type
 
 from .case import PROBE_TABLE, Case
 from .play import Seen
@@ -22,18 +29,19 @@ from .play import Seen
 CASE_TABLE = re.compile(r"c(\d+)(?![0-9])", re.IGNORECASE)
 CLOCK = "clock"  # a designated timestamp the server took from its clock
 CLOCK_SLACK_US = 3_600_000_000  # a stored timestamp this close to the run's start is the server's clock
-SETTLED_AFTER = 1.5
+LONG_VALUE = 256
+SETTLED_AFTER = 1.5  # commits come every 200 ms (the launcher's server.conf): 1.5 s still means all are in
 SETTLE_TIMEOUT = 120.0
 
-# ILP type -> the column type QuestDB creates for it (server_stub/PROTOCOL.md section 6).
-COLUMN_TYPES = {"symbol": "SYMBOL", "integer": "LONG", "float": "DOUBLE", "string": "VARCHAR",
-                "boolean": "BOOLEAN", "long256": "LONG256"}
-CONVERSIONS = [
-    ("timestamps are stored in microseconds (nanoseconds truncated toward zero), except in a TIMESTAMP_NS "
-     "column: one made by a nanosecond value (the `n` suffix)"),
-    "-9223372036854775808i is LONG's NULL; NaN and the infinities are DOUBLE's NULL: they come back null",
-    "a row without a designated timestamp gets the server's clock",
-]
+
+class EngineError(RuntimeError):
+    """The engine could not observe a case: never a verdict on the stub."""
+
+
+def _compact(value):
+    if isinstance(value, str) and len(value) > LONG_VALUE:
+        return {"length": len(value), "sha256": hashlib.sha256(value.encode()).hexdigest()}
+    return value
 
 
 # --- QuestDB ----------------------------------------------------------------------------------
@@ -93,9 +101,10 @@ def _table_content(questdb, name: str, started_us: int) -> dict:
                 continue
             if kind in ("TIMESTAMP", "TIMESTAMP_NS"):
                 value = _ticks_of_iso(value, 9 if kind == "TIMESTAMP_NS" else 6)
-                if column == "timestamp" and abs(value - started_us) < CLOCK_SLACK_US:
+                micros = value // 1000 if kind == "TIMESTAMP_NS" else value
+                if column == "timestamp" and abs(micros - started_us) < CLOCK_SLACK_US:
                     value = CLOCK
-            row[column] = value
+            row[column] = _compact(value)
         rows.append(row)
     return {"schema": dict(columns), "rows": _sorted(rows)}
 
@@ -137,19 +146,19 @@ def stub_outcomes(connections: dict, cases: list[Case], seen: dict[int, list[See
     out = {}
     for case in cases:
         conns, alive, tables, deviations = [], 0, {}, []
-        for s in seen[case.id]:
+        for number, s in enumerate(seen[case.id], 1):
             conn = connections.get(s.conn)
+            if conn is None:
+                raise EngineError(f"case {case.id}: the stub has no events for connection {number} ({s.local})")
             predicted = dict(s.as_json())
-            if conn is not None:
-                auth = conn.auth or {}
-                deviations += [e["deviation"] for e in conn.events if "deviation" in e]
-                if auth.get("real_server_closes") is False:
-                    predicted["closed"] = False  # the stub closes what QuestDB leaves open (server_stub/PROTOCOL.md section 7)
-                for row in conn.rows:
-                    if row["table"] == PROBE_TABLE:
-                        alive += row["symbols"].get("probe") == f"c{case.id}"
-                    else:
-                        _store(tables, row)
+            deviations += [{"connection": number, "deviation": e["deviation"]} for e in conn.events if "deviation" in e]
+            if (conn.auth or {}).get("real_server_closes") is False:
+                predicted["closed"] = False  # the stub closes what QuestDB leaves open (server_stub/PROTOCOL.md section 7)
+            for row in conn.rows:
+                if row["table"] == PROBE_TABLE:
+                    alive += row["symbols"].get("probe") == f"c{case.id}"
+                else:
+                    _store(tables, row)
             conns.append(predicted)
         out[case.id] = {"conns": conns, "alive": alive,
                         "tables": {name: {"schema": t["schema"], "rows": _sorted(t["rows"])}
@@ -160,28 +169,22 @@ def stub_outcomes(connections: dict, cases: list[Case], seen: dict[int, list[See
 
 
 def _store(tables: dict, row: dict) -> None:
-    """A row event (the row as the stub says QuestDB stores it) in QuestDB's terms: each column typed
-    as its first value made it, each value as /exec gives it back."""
+    """A row event in QuestDB's terms: each column typed as its first value made it, each value as
+    /exec gives it back."""
     table = tables.setdefault(row["table"].lower(), {"schema": {}, "rows": []})
     schema, stored = table["schema"], {}
     for name, value in row["symbols"].items():
         schema.setdefault(name, "SYMBOL")
-        stored[name] = value
+        stored[name] = _compact(value)
     for name, column in row["columns"].items():
-        kind = schema.setdefault(name, _column_type(column))
+        kind = schema.setdefault(name, column_type(column))
         value = _as_stored(column, kind)
         if value is not None:
-            stored[name] = value
+            stored[name] = _compact(value)
     stamp = row["timestamp"]
-    kind = schema.setdefault("timestamp", "TIMESTAMP_NS" if stamp and stamp.get("suffix") == "n" else "TIMESTAMP")
+    kind = schema.setdefault("timestamp", designated_type(stamp))
     stored["timestamp"] = CLOCK if stamp is None else _ticks(stamp["value"], stamp["unit"], kind)
     table["rows"].append(stored)
-
-
-def _column_type(column: dict) -> str:
-    if column["type"] == "timestamp":
-        return "TIMESTAMP_NS" if column["unit"] == "ns" else "TIMESTAMP"
-    return COLUMN_TYPES[column["type"]]
 
 
 def _as_stored(column: dict, kind: str):

@@ -120,7 +120,7 @@ def _send(conn: ClientConnection, data: bytes, seen: Seen) -> bool:
 
 
 def _split(data: bytes, pieces: int) -> list[bytes]:
-    """data in `pieces` writes of (nearly) equal size; at most one byte each."""
+    """data in `pieces` writes of (nearly) equal size, each at least one byte."""
     pieces = max(1, min(pieces, len(data)))
     size, extra = divmod(len(data), pieces)
     out, start = [], 0

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-VERDICTS = ("agree", "deviation", "disagree")
+VERDICTS = ("agree", "deviation", "disagree", "flaky")
 
 
 def table(results: list) -> dict:
@@ -14,10 +14,9 @@ def table(results: list) -> dict:
     out: dict[str, dict] = {}
     for r in results:
         row = out.setdefault(r.case.cls, {"kind": r.case.kind, "cases": 0, **dict.fromkeys(VERDICTS, 0),
-                                          "agreed_on_replay": 0, "mutations": set()})
+                                          "mutations": set()})
         row["cases"] += 1
         row[r.verdict] += 1
-        row["agreed_on_replay"] += bool(r.differences and r.replay == [])  # counted in "agree"
         row["mutations"].add(r.case.mutation)
     for row in out.values():
         row["mutations"] = len(row["mutations"])
@@ -25,15 +24,16 @@ def table(results: list) -> dict:
 
 
 def disagreements(results: list) -> list[dict]:
-    """One entry per (class, mutation) that disagreed: how often, one example, its differences."""
-    counts = Counter((r.case.cls, r.case.mutation) for r in results if r.verdict == "disagree")
+    """One entry per (class, mutation) that disagreed or was flaky: how often, one example, its differences."""
+    failing = ("disagree", "flaky")
+    counts = Counter((r.case.cls, r.case.mutation) for r in results if r.verdict in failing)
     out, seen = [], set()
     for r in results:
         key = (r.case.cls, r.case.mutation)
-        if r.verdict != "disagree" or key in seen:
+        if r.verdict not in failing or key in seen:
             continue
         seen.add(key)
-        out.append({"class": r.case.cls, "mutation": r.case.mutation, "cases": counts[key],
+        out.append({"class": r.case.cls, "mutation": r.case.mutation, "verdict": r.verdict, "cases": counts[key],
                     "lines": [_show(line) for line in (r.minimised or r.case.lines)],
                     "minimised": r.minimised is not None, "differences": r.replay or r.differences})
     return out
@@ -52,18 +52,19 @@ def write(results: list, out_dir: Path, header: dict) -> tuple[Path, Path]:
     json_path.write_text(json.dumps(data, indent=1) + "\n")
     lines = [f"# Agreement of the stub with QuestDB {header.get('questdb', '')}", "",
              (f"`{header['command']}`: {totals['cases']} cases, {totals['agree']} agree, "
-              f"{totals['deviation']} deviations (listed in server_stub/PROTOCOL.md section 7), {totals['disagree']} disagree."), "",
-             "| class | kind | mutations | cases | agree | of which on replay | deviation | disagree |",
+              f"{totals['deviation']} deviations (listed in server_stub/PROTOCOL.md section 7), "
+              f"{totals['disagree']} disagree, {totals['flaky']} flaky (disagreed once, agreed when played again)."),
+             "", "| class | kind | mutations | cases | agree | deviation | disagree | flaky |",
              "|---|---|---|---|---|---|---|---|"]
     for name, row in by_class.items():
         lines.append(f"| {name} | {row['kind']} | {row['mutations']} | {row['cases']} | {row['agree']} | "
-                     f"{row['agreed_on_replay']} | {row['deviation']} | {row['disagree']} |")
+                     f"{row['deviation']} | {row['disagree']} | {row['flaky']} |")
     if disagreeing:
-        lines += ["", "## Disagreements", ""]
+        lines += ["", "## Disagreements and flaky cases", ""]
         for d in disagreeing:
             shown = " / ".join(f"`{line}`" for line in d["lines"]) or "(handshake)"
             note = " (minimised)" if d["minimised"] else ""
-            lines.append(f"- {d['class']} `{d['mutation']}`, {d['cases']} cases: {shown}{note}: "
+            lines.append(f"- {d['verdict']}: {d['class']} `{d['mutation']}`, {d['cases']} cases: {shown}{note}: "
                          + "; ".join(d["differences"][:3]))
     md_path.write_text("\n".join(lines) + "\n")
     return json_path, md_path

@@ -84,3 +84,31 @@ def test_the_tables_outlive_a_connection():
     assert first.feed(b"t v=1i\n")[1] is None
     rows, error = second.feed(b't v="x"\nt v=2i\n')
     assert rows == [] and "column 'v' is LONG" in error["error"]
+
+
+def test_a_name_keeps_the_spelling_it_was_first_written_in():
+    tables = Tables()
+    admit(tables, "Cpu,Host=a v=1i")
+    row = admit(tables, "CPU,host=b V=2i,New=3i")
+    assert row["table"] == "Cpu" and row["symbols"] == {"Host": "b"} and set(row["columns"]) == {"v", "New"}
+
+
+def test_a_refused_row_keeps_the_columns_made_before_the_refusal():
+    tables = Tables()
+    admit(tables, "t b=1i")
+    with pytest.raises(IlpLineError):
+        admit(tables, 't z=1.5,b="x",y=1i')  # z is made, b refuses the row, y is never read
+    assert tables.columns["t"] == {"timestamp": "TIMESTAMP", "b": "LONG", "z": "DOUBLE"}
+    with pytest.raises(IlpLineError):
+        admit(tables, "u a=1i -1")  # refused for its timestamp, after its columns were made
+    assert tables.columns["u"] == {"timestamp": "TIMESTAMP", "a": "LONG"}
+
+
+@pytest.mark.parametrize("written, kept", [("007i", "007"), ("-0i", "-0"), ("1e3", "1e3"), ("1.50", "1.50"),
+                                           ("TRUE", "TRUE"), ("T", "T"), ("5t", "5"), ("0x10i", "0x10"),
+                                           ('"a\\"b"', 'a"b')])
+def test_a_symbol_column_keeps_the_text_as_written(written, kept):
+    tables = Tables()
+    admit(tables, "t,v=a n=1i")
+    line = f"t v={written}".encode()
+    assert tables.admit(parse_line(line), line)["columns"]["v"]["value"] == kept

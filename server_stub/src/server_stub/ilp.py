@@ -66,7 +66,7 @@ import operator
 import re
 from typing import NoReturn
 
-__all__ = ["IlpLineError", "IlpStream", "format_row", "parse_line"]
+__all__ = ["IlpLineError", "IlpStream", "field_texts", "format_row", "parse_line"]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -78,6 +78,7 @@ _NON_FINITE_FLOATS = ("NaN", "Infinity", "-Infinity")
 _NON_FINITE_SPELLINGS = {"NaN": "NaN", "+NaN": "NaN", "-NaN": "NaN",
                          "Infinity": "Infinity", "+Infinity": "Infinity", "-Infinity": "-Infinity"}
 _LONG256_RE = re.compile(r"0x[0-9a-fA-F]{1,64}")
+_UNDERSCORED_RE = re.compile(r"[0-9]+(?:_[0-9]+)*")
 # Timestamp units by the suffix after the digits, for timestamp columns and
 # the designated timestamp alike (which without a suffix is in nanoseconds).
 _UNIT_BY_SUFFIX = {"n": "ns", "t": "us", "m": "ms"}
@@ -120,11 +121,11 @@ def _fail(problem: str, offset: int) -> NoReturn:
 
 
 def _int64(digits: str, what: str) -> int:
-    # ASCII digits after an optional minus, with "_" allowed between them as QuestDB allows (1_000i):
+    # ASCII digits after an optional minus, with "_" allowed between digits as QuestDB allows (1_000i):
     # int() alone would also take "+1", " 1" and non-ASCII digits such as "٣".
     unsigned = digits.removeprefix("-")
     if "_" in unsigned:
-        if unsigned[:1] == "_":
+        if not _UNDERSCORED_RE.fullmatch(unsigned):  # one "_" at a time, with a digit on each side
             raise _BadValue(f"invalid {what}")
         unsigned = unsigned.replace("_", "")
         digits = "-" + unsigned if digits[:1] == "-" else unsigned
@@ -267,19 +268,19 @@ def _parse_matched(text: str) -> dict | None:
         for key, quoted, integer, stamp, unit, number, other in _FIELD_RE.findall(text, line.start(3), line.end(3)):
             if "\\" in key:
                 key = _unescape(key)
-            if key in columns:
-                continue  # a name given twice keeps its first value
+            # Every value is typed, even one whose name came before: an invalid value refuses the line.
             if quoted:
-                columns[key] = {"type": "string", "value": _unescape(quoted[1:])}
+                column = {"type": "string", "value": _unescape(quoted[1:])}
             elif integer:
-                columns[key] = {"type": "integer", "value": _int64_of_digits(integer, "integer")}
+                column = {"type": "integer", "value": _int64_of_digits(integer, "integer")}
             elif number:
-                columns[key] = {"type": "float", "value": _float(number)}
+                column = {"type": "float", "value": _float(number)}
             elif stamp:
-                value = _int64_of_digits(stamp, "timestamp")
-                columns[key] = {"type": "timestamp", "value": value, "unit": _UNIT_BY_SUFFIX[unit]}
+                column = {"type": "timestamp", "value": _int64_of_digits(stamp, "timestamp"),
+                          "unit": _UNIT_BY_SUFFIX[unit]}
             else:
-                columns[key] = _parse_field_value(other)
+                column = _parse_field_value(other)
+            columns.setdefault(key, column)  # a name given twice keeps its first value
         stamp, unit = line.group(4, 5)
         timestamp = None
         if stamp is not None:
@@ -291,8 +292,18 @@ def _parse_matched(text: str) -> dict | None:
     return {"table": _unescape(line.group(1)), "symbols": symbols, "columns": columns, "timestamp": timestamp}
 
 
-def _parse_scanned(text: str) -> dict:
-    """Character scanner for any line: handles escapes and strings, and words errors."""
+def field_texts(line: bytes) -> dict[str, str]:
+    """Each field's value as it was written, the first of each name: escapes resolved, a string's
+    content without its quotes. What a SYMBOL column keeps of a value (tables.py); `line` is one that
+    parse_line accepts."""
+    texts: dict[str, str] = {}
+    _parse_scanned(bytes(line).decode("utf-8"), texts)
+    return texts
+
+
+def _parse_scanned(text: str, texts: dict | None = None) -> dict:
+    """Character scanner for any line: handles escapes and strings, and words errors. With `texts`,
+    it also records each field's text there (field_texts)."""
     if not text:
         _fail("empty line", 0)
     end = len(text)
@@ -325,7 +336,7 @@ def _parse_scanned(text: str) -> dict:
             _fail("line has no fields or tags", pos)
         return {"table": table, "symbols": symbols, "columns": {}, "timestamp": None}
 
-    columns, pos = _read_fields(text, pos + 1, symbols)
+    columns, pos = _read_fields(text, pos + 1, texts)
     timestamp = _read_designated_timestamp(text, pos)
     return {"table": table, "symbols": symbols, "columns": columns, "timestamp": timestamp}
 
@@ -355,11 +366,11 @@ def _read_name(text: str, pos: int, what: str) -> tuple[str, int]:
             _fail(f"line end character in {what}", pos)
 
 
-def _read_fields(text: str, pos: int, symbols: dict) -> tuple[dict, int]:
+def _read_fields(text: str, pos: int, texts: dict | None = None) -> tuple[dict, int]:
     """Read the comma-separated fields starting at pos.
 
     Returns the columns and the position just after them (end of line or the
-    space before the timestamp).  A field named like a tag replaces the tag.
+    space before the timestamp).  A name given twice keeps its first value.
     """
     end = len(text)
     columns = {}
@@ -377,6 +388,7 @@ def _read_fields(text: str, pos: int, symbols: dict) -> tuple[dict, int]:
             if pos < end and text[pos] not in ", ":
                 _fail(f"unexpected character after string value of field {key!r}", pos)
             column = {"type": "string", "value": value}
+            raw = value
         else:
             pos = _RAW_VALUE_RE.match(text, value_pos).end()
             if pos < end and text[pos] in "\n\r":
@@ -387,6 +399,8 @@ def _read_fields(text: str, pos: int, symbols: dict) -> tuple[dict, int]:
             except _BadValue as exc:
                 _fail(f"{exc} in field {key!r}: {raw!r}", value_pos)
         columns.setdefault(key, column)
+        if texts is not None:
+            texts.setdefault(key, raw)
         if pos == end or text[pos] == " ":
             return columns, pos
         pos += 1  # skip the comma
@@ -539,9 +553,10 @@ class IlpStream:
     """
 
     def __init__(self, max_line_bytes: int = 131072, check_row=None) -> None:
-        """check_row(row), when given, is the server's own treatment of a parsed row (its names, its
-        tables' column types: tables.Tables.admit): it returns the row as the server stores it (None:
-        unchanged), and raising IlpLineError makes that line an error like a syntax error."""
+        """check_row(row, line), when given, is the server's own treatment of a parsed row and its line
+        (its names, its tables' column types: tables.Tables.admit): it returns the row as the server
+        stores it (None: unchanged), and raising IlpLineError makes that line an error like a syntax
+        error."""
         if max_line_bytes < 1:
             raise ValueError("max_line_bytes must be positive")
         self.max_line_bytes = max_line_bytes
@@ -624,7 +639,7 @@ class IlpStream:
         try:
             row = parse_line(line)
             if self._check_row is not None:
-                row = self._check_row(row) or row
+                row = self._check_row(row, line) or row
             rows.append(row)
         except IlpLineError as exc:
             return self._stop(line, str(exc))

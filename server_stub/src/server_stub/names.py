@@ -45,8 +45,9 @@ def column_name_problem(name: str) -> str | None:
     return None if bad is None else f"{bad!r} is not allowed in a column name"
 
 
-def check_row(row: dict) -> None:
-    """IlpLineError when QuestDB would refuse the row's table or column names."""
+def check_row(row: dict, line: bytes | None = None) -> None:
+    """IlpLineError when QuestDB would refuse the row's table or column names (`line`, the row's text,
+    is not needed: the argument IlpStream's check_row gets)."""
     problem = table_name_problem(row["table"])
     if problem:
         raise IlpLineError(f"invalid table name {row['table']!r}: {problem}")

@@ -19,7 +19,7 @@ The row returned is the row as QuestDB stores it: a converted value keeps the ty
 
 from __future__ import annotations
 
-from .ilp import IlpLineError
+from .ilp import IlpLineError, field_texts
 from .names import check_row
 
 # The column type a value creates, by its ILP type.
@@ -53,8 +53,9 @@ def designated_type(stamp: dict | None) -> str:
     return "TIMESTAMP_NS" if stamp is not None and stamp.get("suffix") == "n" else "TIMESTAMP"
 
 
-def convert(value: dict, to: str, column: str) -> dict:
-    """`value` stored as ILP type `to` in a column of type `column`, with `sent` naming the type it came as."""
+def convert(value: dict, to: str, column: str, text: str | None = None) -> dict:
+    """`value` stored as ILP type `to` in a column of type `column`, with `sent` naming the type it came
+    as; `text` is the value as written, which a SYMBOL column keeps."""
     kind, raw = value["type"], value["value"]
     if to == "integer":
         return {"type": "integer", "value": int(raw), "sent": kind}
@@ -66,65 +67,84 @@ def convert(value: dict, to: str, column: str) -> dict:
         return {"type": "timestamp", "value": raw, "unit": unit, **({"sent": kind} if kind != "timestamp" else {})}
     if to == "string":
         return {"type": "string", "value": raw, "sent": kind}
-    return {"type": "symbol", "value": _text(value), "sent": kind}
+    return {"type": "symbol", "value": symbol_text(value, text), "sent": kind}
 
 
-def _text(value: dict) -> str:
-    """A value's text as a SYMBOL column stores it: the number without its suffix, true or false."""
-    raw = value["value"]
-    if value["type"] == "boolean":
-        return "true" if raw else "false"
-    return str(raw)
+def symbol_text(value: dict, text: str | None) -> str:
+    """What a SYMBOL column keeps of a value: its text as written, without the suffix that typed it
+    (`007i` is "007", `1e3` is "1e3", `TRUE` is "TRUE", `5t` is "5"); a string's content."""
+    if text is None:  # no line to read it from: the value's own text
+        return ("true" if value["value"] else "false") if value["type"] == "boolean" else str(value["value"])
+    if value["type"] in ("integer", "long256", "timestamp"):
+        return text[:-1]
+    return text
 
 
 class Tables:
-    """Every table's column types ({table: {column: TYPE}}, names lowercased); `admit` fits a row."""
+    """Every table's columns, for the server's lifetime: `columns` {table: {column: TYPE}} with names
+    in lower case, `spelling` {table: {column: name as first written}} (the table's own name under
+    the key ""). `admit` fits a row to them."""
 
     def __init__(self) -> None:
         self.columns: dict[str, dict[str, str]] = {}
+        self.spelling: dict[str, dict[str, str]] = {}
 
-    def admit(self, row: dict) -> dict:
-        """The row as QuestDB stores it; IlpLineError when QuestDB refuses it."""
+    def admit(self, row: dict, line: bytes | None = None) -> dict:
+        """The row as QuestDB stores it, names spelled as they were first written; IlpLineError when
+        QuestDB refuses it. `line`, the row's text, gives the text a SYMBOL column keeps of a value.
+
+        As QuestDB does, the table and its columns are made as the row is read, tags first, then
+        fields: a row refused at a column keeps the columns before it, and one refused for its
+        designated timestamp keeps them all."""
         check_row(row)
-        seen: set[str] = set()
-        symbols, fields = {}, {}
-        for name, value in row["symbols"].items():
-            if name.lower() == DESIGNATED:
-                raise IlpLineError(f"a tag cannot be named {DESIGNATED!r}: it is the designated timestamp")
-            if name.lower() not in seen:
-                seen.add(name.lower())
-                symbols[name] = value
-        stamp = row["timestamp"]
-        for name, column in row["columns"].items():
-            lower = name.lower()
-            if lower == DESIGNATED and DESIGNATED not in seen:
-                if column["type"] != "timestamp":
-                    raise IlpLineError(f"column {name!r} is the designated timestamp: it takes a timestamp, "
-                                       f"not {column['type']} {column['value']!r}")
-                seen.add(DESIGNATED)
-                if stamp is None:
-                    stamp = {"value": column["value"], "unit": column["unit"]}
-                continue
-            if lower not in seen:
-                seen.add(lower)
-                fields[name] = column
-        if stamp is not None and stamp["value"] < 0:
-            raise IlpLineError(f"designated timestamp {stamp['value']} is before 1970")
-        table = self.columns.setdefault(row["table"].lower(), {})
-        table.setdefault(DESIGNATED, designated_type(stamp))
+        table_key = row["table"].lower()
+        fields, stamp = self._fields(row)
+        types = self.columns.setdefault(table_key, {DESIGNATED: designated_type(stamp)})
+        spelled = self.spelling.setdefault(table_key, {"": row["table"]})
+        texts = None
         out_symbols, out_fields = {}, {}
-        for name, value in [*((n, {"type": "symbol", "value": v}) for n, v in symbols.items()), *fields.items()]:
-            have = table.get(name.lower())
+        for name, value in fields:
+            key = name.lower()
+            if key == DESIGNATED:  # a field of that name is the designated timestamp
+                if value["type"] != "timestamp":
+                    raise IlpLineError(f"column {name!r} is the designated timestamp: it takes a timestamp, "
+                                       f"not {value['type']} {value['value']!r}")
+                stamp = stamp or {"value": value["value"], "unit": value["unit"]}
+                continue
+            have = types.get(key)
             if have is None:
-                table[name.lower()] = have = column_type(value)
+                types[key], spelled[key] = column_type(value), name
             elif have != column_type(value):
                 to = CONVERSIONS.get((have, value["type"]))
                 if to is None:
                     raise IlpLineError(f"column {name!r} is {have}: QuestDB refuses {value['type']} "
                                        f"{value['value']!r} for it")
-                value = convert(value, to, have)
+                if to == "symbol" and texts is None and line is not None:
+                    texts = field_texts(line)
+                value = convert(value, to, have, None if texts is None else texts.get(name))
+            name = spelled[key]
             if value["type"] == "symbol" and "sent" not in value:
                 out_symbols[name] = value["value"]
             else:
                 out_fields[name] = value
-        return {"table": row["table"], "symbols": out_symbols, "columns": out_fields, "timestamp": stamp}
+        if stamp is not None and stamp["value"] < 0:
+            raise IlpLineError(f"designated timestamp {stamp['value']} is before 1970")
+        return {"table": spelled[""], "symbols": out_symbols, "columns": out_fields, "timestamp": stamp}
+
+    @staticmethod
+    def _fields(row: dict) -> tuple[list[tuple[str, dict]], dict | None]:
+        """The row's tags (as symbol values), then its fields, each name once (its first value, names
+        compared without case); and its designated timestamp."""
+        seen: set[str] = set()
+        fields = []
+        for name, value in row["symbols"].items():
+            if name.lower() == DESIGNATED:
+                raise IlpLineError(f"a tag cannot be named {DESIGNATED!r}: it is the designated timestamp")
+            if name.lower() not in seen:
+                seen.add(name.lower())
+                fields.append((name, {"type": "symbol", "value": value}))
+        for name, column in row["columns"].items():
+            if name.lower() not in seen:
+                seen.add(name.lower())
+                fields.append((name, column))
+        return fields, row["timestamp"]
