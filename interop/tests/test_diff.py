@@ -12,7 +12,7 @@ import pytest
 from interop.diff import ground_truth
 from interop.diff.case import Case
 from interop.diff.compare import differences, verdict
-from interop.diff.engine import Servers, renumber
+from interop.diff.engine import Result, Servers, renumber
 from interop.diff.generators import CLASSES, generate
 from interop.diff.main import replay
 from interop.diff.observe import _ticks_of_iso
@@ -133,3 +133,28 @@ def test_a_column_made_by_a_refused_row_is_not_compared_but_one_with_values_is()
     assert not differences(questdb, _outcome([{"v": 1}]))
     questdb["tables"]["c1"]["rows"] = [{"v": 1, "z": 1.5}]
     assert differences(questdb, _outcome([{"v": 1}]))
+
+
+class _LineJudgedServers(Servers):
+    """Servers whose QuestDB "refuses" every line holding b"bad" while the stub stores all: the
+    minimiser's rounds, without servers."""
+
+    plays = 0
+
+    def on_questdb(self, cases):
+        self.plays += len(cases)
+        return {c.id: {"conns": [], "alive": int(b"bad" not in c.lines[0]), "tables": {}} for c in cases}
+
+    def on_stub(self, cases):
+        return {c.id: {"conns": [], "alive": 1, "tables": {}} for c in cases}
+
+
+def test_the_minimiser_finds_the_shortest_line_that_still_disagrees(tmp_path):
+    servers = _LineJudgedServers(tmp_path, questdb=False)
+    case = next(c for c in generate(0, 40, seed=1) if c.cls == "IlpStrings")
+    case = renumber(case, case.id, (b"c%d a=1i,v=bad,z=2i 1700000000000000000\n" % case.id,))
+    result = Result(case, servers.on_questdb([case])[case.id], servers.on_stub([case])[case.id], ["probe rows"],
+                    replay=["probe rows"])
+    assert result.verdict == "disagree"
+    servers.minimise([result], limit=5)
+    assert result.minimised == (b"c%dbad\n" % case.id,) and servers.plays < 200

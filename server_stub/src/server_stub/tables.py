@@ -10,7 +10,9 @@ by the differential run (`nox -s diff`, classes IlpSchema and IlpStructure; serv
   timestamp; any other value for it, or a tag of that name, refuses the row. A designated timestamp
   before 1970 refuses the row.
 - A value whose type differs from its column's is converted where QuestDB converts it (CONVERSIONS)
-  and refuses the row otherwise.
+  and refuses the row otherwise; a SYMBOL column keeps any value's text as written.
+- The table and its columns are made as the row is read, so a refused row keeps the columns made
+  before the refusal.
 
 A refused row is an IlpLineError: the real server drops the connection there, as for a malformed line.
 The row returned is the row as QuestDB stores it: a converted value keeps the type it was sent as in
