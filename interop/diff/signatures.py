@@ -96,6 +96,19 @@ R_LOW = lambda r, s: r < TOP_BIT
 R_SHORT = lambda r, s: r < SHORT
 S_SHORT = lambda r, s: s < SHORT
 
+# r and s replaced, the same way in both encodings: 0, n, n+1 or 2^256-1 (out of range), and n-s
+# (the other of the two valid s, accepted everywhere).
+SCALARS = {
+    "r-zero": lambda r, s: (0, s),
+    "s-zero": lambda r, s: (r, 0),
+    "r-n": lambda r, s: (N, s),
+    "s-n": lambda r, s: (r, N),
+    "r-above-n": lambda r, s: (N + 1, s),
+    "s-above-n": lambda r, s: (r, N + 1),
+    "s-max": lambda r, s: (r, (1 << 256) - 1),
+    "high-low-s": lambda r, s: (r, N - s),
+}
+
 DER = {
     "der": (ANY, _der),
     "der-missing-sign-byte-r": (R_TOP, lambda r, s: der_seq(der_int(r, sign_byte=False), der_int(s))),
@@ -119,14 +132,6 @@ DER = {
     "der-zero-length-r": (ANY, lambda r, s: der_seq(b"\x02\x00", der_int(s))),
     # 33 bytes for an r whose top bit is clear: a redundant zero byte (with the top bit set it would be strict DER)
     "der-oversized-r": (R_LOW, lambda r, s: der_seq(b"\x02\x21" + r.to_bytes(33, "big"), der_int(s))),
-    "der-r-zero": (ANY, lambda r, s: _der(0, s)),
-    "der-s-zero": (ANY, lambda r, s: _der(r, 0)),
-    "der-r-n": (ANY, lambda r, s: _der(N, s)),
-    "der-s-n": (ANY, lambda r, s: _der(r, N)),
-    "der-r-above-n": (ANY, lambda r, s: _der(N + 1, s)),
-    "der-s-above-n": (ANY, lambda r, s: _der(r, N + 1)),
-    "der-s-max": (ANY, lambda r, s: _der(r, (1 << 256) - 1)),
-    "der-high-low-s": (ANY, lambda r, s: _der(r, N - s)),
     "der-negative-r": (R_LOW, lambda r, s: der_seq(der_int(r | TOP_BIT, sign_byte=False), der_int(s))),
     "der-truncated": (ANY, lambda r, s: _der(r, s)[:-1]),
 }
@@ -138,17 +143,14 @@ P1363 = {
     "p1363-65-bytes": (ANY, lambda r, s: b"\x00" + _raw(r, s)),
     "p1363-65-bytes-trailing": (ANY, lambda r, s: _raw(r, s) + b"\x00"),
     "p1363-66-bytes": (ANY, lambda r, s: _raw(r, s, 33)),
-    "p1363-r-zero": (ANY, lambda r, s: _raw(0, s)),
-    "p1363-s-zero": (ANY, lambda r, s: _raw(r, 0)),
-    "p1363-r-n": (ANY, lambda r, s: _raw(N, s)),
-    "p1363-s-n": (ANY, lambda r, s: _raw(r, N)),
-    "p1363-r-above-n": (ANY, lambda r, s: _raw(N + 1, s)),
-    "p1363-s-above-n": (ANY, lambda r, s: _raw(r, N + 1)),
-    "p1363-s-max": (ANY, lambda r, s: _raw(r, (1 << 256) - 1)),
-    "p1363-high-low-s": (ANY, lambda r, s: _raw(r, N - s)),
     "p1363-swapped": (ANY, lambda r, s: _raw(s, r)),
     "p1363-63-bytes-cut": (ANY, lambda r, s: _raw(r, s)[:63]),
 }
+
+
+for _name, _replace in SCALARS.items():
+    DER[f"der-{_name}"] = (ANY, lambda r, s, replace=_replace: _der(*replace(r, s)))
+    P1363[f"p1363-{_name}"] = (ANY, lambda r, s, replace=_replace: _raw(*replace(r, s)))
 
 
 def _bump_length(der: bytes, delta: int) -> bytes:
