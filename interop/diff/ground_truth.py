@@ -17,7 +17,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..datafile import DataFileError
+from ..datafile import DataFileError, Key, Table, check, entry_name
 from . import signatures
 from .case import Case
 from .engine import REPLAY_ID_BASE
@@ -27,8 +27,10 @@ PATH = Path(__file__).with_name("ground_truth.jsonl")
 RECORD_SEED = 1
 RECORD_HANDSHAKES = 1500
 RECORD_ILP = 1500
-HEADER_KEYS = {"seed", "handshakes", "ilp", "questdb", "command", "recipes"}
-CASE_KEYS = {"id", "class", "mutation", "case", "questdb"}
+HEADER = Table({"seed": Key(int), "handshakes": Key(int), "ilp": Key(int), "questdb": Key(str), "command": Key(str),
+                "recipes": Key(str)})
+CASE = Table({"id": Key(int), "class": Key(str), "mutation": Key(str), "case": Key(str), "questdb": Key(dict)},
+             label="mutation")
 RECIPES_SOURCE = Path(signatures.__file__)  # the recipes run at play time: their code is the case too
 
 
@@ -58,14 +60,14 @@ def load(path: Path = PATH) -> tuple[dict, list[tuple[Case, dict]]]:
     lines = path.read_text("utf-8").splitlines()
     if not lines:
         raise GroundTruthError(f"{path}: empty")
-    header = _record(path, 1, lines[0], HEADER_KEYS)
+    header = _record(path, 1, lines[0], HEADER)
     if header["recipes"] != digest(RECIPES_SOURCE.read_bytes()):
         raise GroundTruthError(f"{path}: the signature recipes ({RECIPES_SOURCE.name}) changed since it was "
                                "recorded; record again: nox -s diff -- --record")
     cases = {c.id: c for c in generate(header["handshakes"], header["ilp"], header["seed"])}
     out = []
     for number, line in enumerate(lines[1:], 2):
-        entry = _record(path, number, line, CASE_KEYS)
+        entry = _record(path, number, line, CASE)
         case = cases.get(entry["id"])
         if case is None or (case.cls, case.mutation, digest(case.as_json())) != (
                 entry["class"], entry["mutation"], entry["case"]):
@@ -78,12 +80,9 @@ def load(path: Path = PATH) -> tuple[dict, list[tuple[Case, dict]]]:
     return header, out
 
 
-def _record(path: Path, number: int, line: str, keys: set[str]) -> dict:
+def _record(path: Path, number: int, line: str, schema: Table) -> dict:
     try:
         entry = json.loads(line)
     except ValueError as error:
         raise GroundTruthError(f"{path}: line {number}: not JSON: {error}") from None
-    if not isinstance(entry, dict) or set(entry) != keys:
-        found = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
-        raise GroundTruthError(f"{path}: line {number}: expected the keys {sorted(keys)}, found {found}")
-    return entry
+    return check(entry, schema, path, [entry_name("line", number, entry, schema.label)], GroundTruthError)

@@ -61,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"diff: recorded {kept} cases into {ground_truth.PATH}")
     with (args.out / "results.jsonl").open("w") as out:
         out.writelines(json.dumps(r.as_json()) + "\n" for r in results)
-    _, md = report.write(results, args.out, {**header, "command": command})
-    print(md.read_text(), end="")
+    print(report.write(results, args.out, {**header, "command": command}))
+    for d in report.disagreements(results):
+        print(f"{d['verdict'].upper()} {d['class']} {d['mutation']!r}: {'; '.join(d['differences'][:3])}")
     counts = {v: sum(1 for r in results if r.verdict == v) for v in report.VERDICTS}
     print(f"diff: {counts['agree']} agree, {counts['deviation']} deviations, {counts['disagree']} disagree, "
           f"{counts['flaky']} flaky in {time.monotonic() - began:.0f} s (results in {args.out})")

@@ -23,6 +23,7 @@ import time
 
 from server_stub.tables import column_type, designated_type
 
+from ..questdb.parity import ticks_of_iso
 from .case import PROBE_TABLE, Case
 from .play import Seen
 
@@ -67,7 +68,7 @@ def settle(questdb) -> None:
 
 
 def questdb_outcomes(questdb, cases: list[Case], seen: dict[int, list[Seen]], started_us: int) -> dict[int, dict]:
-    alive = _alive_counts(questdb)
+    alive = questdb.counts(PROBE_TABLE, by="probe")  # {} when no case survived: no probe table
     tables: dict[int, list[str]] = {}
     for (name,) in questdb.query("select table_name from tables()")["dataset"]:
         found = CASE_TABLE.match(name)
@@ -81,15 +82,6 @@ def questdb_outcomes(questdb, cases: list[Case], seen: dict[int, list[Seen]], st
     return out
 
 
-def _alive_counts(questdb) -> dict[str, int]:
-    try:
-        return dict(questdb.query(f"select probe, count() from {PROBE_TABLE}")["dataset"])
-    except Exception as error:  # no case survived: the probe table was never made
-        if "does not exist" in str(error):
-            return {}
-        raise
-
-
 def _table_content(questdb, name: str, started_us: int) -> dict:
     answer = questdb.query("select * from '{}'".format(name.replace("'", "''")))
     columns = [(c["name"], c["type"]) for c in answer["columns"]]
@@ -100,37 +92,13 @@ def _table_content(questdb, name: str, started_us: int) -> dict:
             if value is None:
                 continue
             if kind in ("TIMESTAMP", "TIMESTAMP_NS"):
-                value = _ticks_of_iso(value, 9 if kind == "TIMESTAMP_NS" else 6)
+                value = ticks_of_iso(value, 9 if kind == "TIMESTAMP_NS" else 6)
                 micros = value // 1000 if kind == "TIMESTAMP_NS" else value
                 if column == "timestamp" and abs(micros - started_us) < CLOCK_SLACK_US:
                     value = CLOCK
             row[column] = _compact(value)
         rows.append(row)
     return {"schema": dict(columns), "rows": _sorted(rows)}
-
-
-ISO = re.compile(r"(-?\d+)-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?Z")
-
-
-def _ticks_of_iso(text: str, digits: int) -> int:
-    """"2023-11-14T22:13:20.000001Z" as microseconds (digits 6) or nanoseconds (digits 9) since 1970;
-    QuestDB writes years past 9999 too, which datetime cannot hold."""
-    found = ISO.fullmatch(text)
-    if found is None:
-        raise ValueError(f"QuestDB returned a timestamp this reader does not know: {text!r}")
-    year, month, day, hour, minute, second = map(int, found.groups()[:6])
-    seconds = _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
-    return seconds * 10**digits + int((found.group(7) or "0")[:digits].ljust(digits, "0"))
-
-
-def _days_from_civil(year: int, month: int, day: int) -> int:
-    """Days since 1970-01-01 of a proleptic Gregorian date (any year)."""
-    year -= month <= 2
-    era = year // 400
-    year_of_era = year - era * 400
-    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
-    return era * 146097 + day_of_era - 719468
 
 
 def _sorted(rows: list[dict]) -> list[dict]:

@@ -18,7 +18,7 @@ from server_stub.client import ClientConnection, Key, connect
 from .case import Case, Script
 from .signatures import RECIPES
 
-CONNECT_TIMEOUT = 5.0
+CONNECT_TIMEOUT = 5.0  # the connect, and each send
 CHALLENGE_WAIT = 3.0  # the challenge comes within milliseconds on both servers
 CLOSE_WAIT = 0.5  # after the last write: a server that rejects closes within this (a disagreement is replayed)
 PIECE_PAUSE = 0.02  # between the writes of a script, so that they arrive as separate reads
@@ -85,38 +85,28 @@ def play_script(script: Script, host: str, port: int, key: Key, watch: Watch | N
 
 
 def _play(conn: ClientConnection, script: Script, key: Key, seen: Seen) -> None:
-    """The script's writes, as far as the server lets them through (a close ends them)."""
+    """The script's writes, as far as the server lets them through: a close ends them, and so does a
+    send that does not finish in time (the server stopped reading; not a close)."""
     for i, piece in enumerate(script.key_id):
         if i:
             time.sleep(PIECE_PAUSE)
-        if not _send(conn, piece, seen):
+        if not conn.send(piece, "the key id"):
+            seen.closed = bool(conn.outcome.closed)
             return
     conn.timeout = CHALLENGE_WAIT
     if conn.read_challenge() is None:
         seen.closed = bool(conn.outcome.closed)
         return
     seen.challenge = True
+    conn.timeout = CONNECT_TIMEOUT
     line = RECIPES[script.signature](key, conn.outcome.challenge) + script.signature_end
     writes = _split(line, script.signature_pieces)
     writes[-1] += script.pipelined
     for piece in [*writes, *script.after]:
         time.sleep(PIECE_PAUSE)
-        if not _send(conn, piece, seen):
+        if not conn.send(piece, "the signature and rows"):
+            seen.closed = bool(conn.outcome.closed)
             return
-
-
-def _send(conn: ClientConnection, data: bytes, seen: Seen) -> bool:
-    """False when the server closed or reset the connection, or stopped reading (a send that does not
-    finish within CONNECT_TIMEOUT: not a close, and the rest of the script is not sent)."""
-    try:
-        conn.sock.settimeout(CONNECT_TIMEOUT)
-        conn.sock.sendall(data)
-        return True
-    except TimeoutError:
-        return False
-    except OSError:
-        seen.closed = True
-        return False
 
 
 def _split(data: bytes, pieces: int) -> list[bytes]:

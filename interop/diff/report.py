@@ -1,10 +1,14 @@
-"""The agreement table per class, as JSON and Markdown, and the disagreements in a few lines each."""
+"""The agreement table per class, as JSON and Markdown (written by interop/report.py), and the disagreements
+in a few lines each."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
 from pathlib import Path
+
+from ..report import markdown_table, write_markdown
+from ..report import table as text_table
 
 VERDICTS = ("agree", "deviation", "disagree", "flaky")
 
@@ -44,27 +48,32 @@ def _show(line: bytes, limit: int = 160) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(line)} bytes)"
 
 
-def write(results: list, out_dir: Path, header: dict) -> tuple[Path, Path]:
+HEADER = ["class", "kind", "mutations", "cases", *VERDICTS]
+
+
+def _rows(by_class: dict) -> list[list]:
+    return [[name, row["kind"], row["mutations"], row["cases"], *(row[v] for v in VERDICTS)]
+            for name, row in by_class.items()]
+
+
+def write(results: list, out_dir: Path, header: dict) -> str:
+    """agreement.json and agreement.md in out_dir; returns the table for the terminal."""
     by_class, disagreeing = table(results), disagreements(results)
     totals = {v: sum(row[v] for row in by_class.values()) for v in ("cases", *VERDICTS)}
-    data = {**header, "totals": totals, "classes": by_class, "disagreements": disagreeing}
-    json_path, md_path = out_dir / "agreement.json", out_dir / "agreement.md"
-    json_path.write_text(json.dumps(data, indent=1) + "\n")
-    lines = [f"# Agreement of the stub with QuestDB {header.get('questdb', '')}", "",
-             (f"`{header['command']}`: {totals['cases']} cases, {totals['agree']} agree, "
-              f"{totals['deviation']} deviations (listed in server_stub/PROTOCOL.md section 7), "
-              f"{totals['disagree']} disagree, {totals['flaky']} flaky (disagreed once, agreed when played again)."),
-             "", "| class | kind | mutations | cases | agree | deviation | disagree | flaky |",
-             "|---|---|---|---|---|---|---|---|"]
-    for name, row in by_class.items():
-        lines.append(f"| {name} | {row['kind']} | {row['mutations']} | {row['cases']} | {row['agree']} | "
-                     f"{row['deviation']} | {row['disagree']} | {row['flaky']} |")
+    (out_dir / "agreement.json").write_text(json.dumps(
+        {**header, "totals": totals, "classes": by_class, "disagreements": disagreeing}, indent=1) + "\n")
+    summary = (f"`{header['command']}`: {totals['cases']} cases, {totals['agree']} agree, "
+               f"{totals['deviation']} deviations (listed in server_stub/PROTOCOL.md section 7), "
+               f"{totals['disagree']} disagree, {totals['flaky']} flaky (disagreed once, agreed when played again).")
+    blocks = [markdown_table(HEADER, _rows(by_class))]
     if disagreeing:
-        lines += ["", "## Disagreements and flaky cases", ""]
+        items = []
         for d in disagreeing:
             shown = " / ".join(f"`{line}`" for line in d["lines"]) or "(handshake)"
             note = " (minimised)" if d["minimised"] else ""
-            lines.append(f"- {d['verdict']}: {d['class']} `{d['mutation']}`, {d['cases']} cases: {shown}{note}: "
+            items.append(f"- {d['verdict']}: {d['class']} `{d['mutation']}`, {d['cases']} cases: {shown}{note}: "
                          + "; ".join(d["differences"][:3]))
-    md_path.write_text("\n".join(lines) + "\n")
-    return json_path, md_path
+        blocks += ["## Disagreements and flaky cases", "\n".join(items)]
+    write_markdown(out_dir / "agreement.md", f"Agreement of the stub with QuestDB {header.get('questdb', '')}",
+                   summary, blocks)
+    return text_table(HEADER, [[str(cell) for cell in row] for row in _rows(by_class)])

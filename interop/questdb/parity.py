@@ -8,6 +8,7 @@ not, whether the server closes the connection, and how many rows arrive.
 
 from __future__ import annotations
 
+import re
 import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -180,8 +181,28 @@ def _iso(micros: int) -> str:
 
 
 def _parse_time(text: str | None) -> int | None:
-    if not text:
-        return None
-    whole, _, fraction = text.rstrip("Z").partition(".")
-    seconds = int(datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp())
-    return seconds * 1_000_000 + int((fraction or "0")[:6].ljust(6, "0"))
+    return ticks_of_iso(text, 6) if text else None
+
+
+ISO = re.compile(r"(-?\d+)-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?Z")
+
+
+def ticks_of_iso(text: str, digits: int) -> int:
+    """"2023-11-14T22:13:20.000001Z" as microseconds (digits 6) or nanoseconds (digits 9) since 1970;
+    QuestDB writes years past 9999 too, which datetime cannot hold."""
+    found = ISO.fullmatch(text)
+    if found is None:
+        raise ValueError(f"QuestDB returned a timestamp this reader does not know: {text!r}")
+    year, month, day, hour, minute, second = map(int, found.groups()[:6])
+    seconds = _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+    return seconds * 10**digits + int((found.group(7) or "0")[:digits].ljust(digits, "0"))
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (any year)."""
+    year -= month <= 2
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468

@@ -15,8 +15,8 @@ from interop.diff.compare import differences, verdict
 from interop.diff.engine import Result, Servers, renumber
 from interop.diff.generators import CLASSES, generate
 from interop.diff.main import replay
-from interop.diff.observe import _ticks_of_iso
 from interop.questdb.launcher import QuestDBError
+from interop.questdb.parity import ticks_of_iso
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +86,9 @@ def test_renumber_renames_the_table_and_the_probe_only():
 
 
 def test_timestamps_past_year_9999_and_before_1970_are_read():
-    assert _ticks_of_iso("294247-01-10T04:00:54.775807Z", 6) == 2**63 - 1
-    assert _ticks_of_iso("1969-12-31T23:59:59.999999Z", 6) == -1
-    assert _ticks_of_iso("2023-11-14T22:13:20.000000001Z", 9) == 1_700_000_000_000_000_001
+    assert ticks_of_iso("294247-01-10T04:00:54.775807Z", 6) == 2**63 - 1
+    assert ticks_of_iso("1969-12-31T23:59:59.999999Z", 6) == -1
+    assert ticks_of_iso("2023-11-14T22:13:20.000000001Z", 9) == 1_700_000_000_000_000_001
 
 
 def _outcome(rows, **extra):

@@ -36,6 +36,12 @@ def feed_all(stream: IlpStream, chunks) -> tuple[list[dict], dict | None]:
     return rows, first_error
 
 
+def drawn_chunks(data, payload: bytes, most: int) -> list[bytes]:
+    """payload cut at up to `most` places that hypothesis draws."""
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(payload)), max_size=most)))
+    return [payload[a:b] for a, b in zip([0, *cuts], [*cuts, len(payload)])]
+
+
 def as_json(row: dict) -> str:
     """Canonical JSON text of a row: equal text means equal types, values and order."""
     return json.dumps(row, allow_nan=False, ensure_ascii=False)
@@ -949,8 +955,7 @@ def test_format_then_parse_gives_the_row_back(row):
 def test_stream_keeps_raw_carriage_returns_in_strings_whatever_the_chunking(values, data):
     """Strings with raw CRs in them (kept by QuestDB, measured by nox -s diff), between CR line ends."""
     payload = b"".join(b't s="' + value.encode() + b'",g=1i 5\r' for value in values)
-    cuts = sorted(data.draw(st.lists(st.integers(0, len(payload)), max_size=10)))
-    chunks = [payload[a:b] for a, b in zip([0, *cuts], [*cuts, len(payload)])]
+    chunks = drawn_chunks(data, payload, 10)
     stream = IlpStream()
     parsed, error = feed_all(stream, chunks)
     assert error is None
@@ -966,8 +971,7 @@ def test_stream_gives_the_rows_back_whatever_the_chunking(original, data):
         pieces.append(format_row(row).encode())
         pieces.append(data.draw(st.sampled_from([b"\n", b"\r\n", b"\r", b"\n\n", b"\r\r\n"])))
     payload = b"".join(pieces)
-    cuts = sorted(data.draw(st.lists(st.integers(0, len(payload)), max_size=20)))
-    chunks = [payload[a:b] for a, b in zip([0, *cuts], [*cuts, len(payload)])]
+    chunks = drawn_chunks(data, payload, 20)
     stream = IlpStream()
     parsed, error = feed_all(stream, chunks)
     assert error is None
@@ -992,8 +996,7 @@ def outcome(stream_result):
 @settings(deadline=None)
 @given(st.one_of(st.binary(max_size=200), ILP_BYTES), st.integers(1, 40), st.data())
 def test_arbitrary_bytes_never_raise_and_stay_bounded(payload, max_line_bytes, data):
-    cuts = sorted(data.draw(st.lists(st.integers(0, len(payload)), max_size=10)))
-    chunks = [payload[a:b] for a, b in zip([0, *cuts], [*cuts, len(payload)])]
+    chunks = drawn_chunks(data, payload, 10)
     stream = IlpStream(max_line_bytes)
     chunked = feed_all(stream, chunks)  # asserts pending <= max_line_bytes after every feed
     if chunked[1] is not None:
