@@ -15,7 +15,10 @@ AUTH_DB = KEYS / "auth.txt"
 DEFAULT_KID = "testUser1"  # the documentation's key id, the one every example authenticates with by default
 DEFAULT_JWK = KEYS / f"{DEFAULT_KID}.jwk.json"
 
-ROWS = INTEROP / "rows.jsonl"  # the rows fixture (contract 3)
+ROWS = INTEROP / "rows.jsonl"  # the rows fixture (contract 3): text rows, protocol version 1
+ROWS_V2 = INTEROP / "rows_v2.jsonl"  # binary doubles and DOUBLE arrays (protocol version 2)
+ROWS_V3 = INTEROP / "rows_v3.jsonl"  # the same and DECIMAL values (protocol version 3)
+SCHEMA = INTEROP / "schema.toml"  # the tables declared before the rows arrive (DECIMAL columns), for the stub and QuestDB
 REGISTRY = INTEROP / "clients.toml"  # the client registry (contract 4)
 NEGATIVE_CASES = INTEROP / "negative_cases.toml"
 FAULTS = INTEROP / "faults.toml"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .datafile import DataFileError, Key, Table, entry_name, from_dataclass, load_toml
+from .fixture import has_text_only, load_rows
 from .paths import DEFAULT_KID, INTEROP, REGISTRY
 
 ENCODINGS = {"p1363", "der"}
@@ -112,6 +113,15 @@ def _check(client: Client, environments: dict, where: str) -> None:
     """The rules the schema cannot say: files, environments, and what goes together."""
     if Path(client.rows_file).name != client.rows_file or not client.rows_path.is_file():
         raise RegistryError(f"{where}: rows_file = {client.rows_file!r}; expected the name of a rows fixture in {INTEROP}")
+    rows = load_rows(client.rows_path)
+    if client.rows == "ilp" and (client.protocol_version != 1 or not has_text_only(rows)):
+        raise RegistryError(f"{where}: rows = 'ilp' sends the fixture's text: it goes with protocol_version 1 and a "
+                            f"fixture whose every row has a text form and no binary value ({client.rows_file} "
+                            f"at protocol_version {client.protocol_version})")
+    textless = [row["id"] for row in rows if row["ilp"] is None]
+    if client.protocol_version == 1 and textless:
+        raise RegistryError(f"{where}: protocol_version 1 cannot send rows without a text form "
+                            f"({client.rows_file}: {', '.join(textless)}); they need 2 or 3")
     if client.tls is not False:
         raise RegistryError(f"{where}: tls = {client.tls!r}; the stub does not speak TLS yet, so no variant can use it")
     if client.environment not in environments:

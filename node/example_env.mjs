@@ -45,7 +45,12 @@ export function setUp(exampleId, can) {
     }
     if (tlsCa !== null && !can.tls) throw new Error("ILP_TLS_CA is set, but this example speaks plain TCP only");
 
-    return { host, port, keyPath, jwk: loadJwk(keyPath), rows: loadRows(rowsPath), connections, protocolVersion, tlsCa };
+    const rows = loadRows(rowsPath);
+    const textless = rows.find((row) => row.ilp === null);
+    if (protocolVersion === 1 && textless) {
+      throw new Error(`ILP_ROWS row ${textless.id} has no text form (its ilp is null): protocol version 1 cannot send it; ILP_PROTOCOL_VERSION must be 2 or 3`);
+    }
+    return { host, port, keyPath, jwk: loadJwk(keyPath), rows, connections, protocolVersion, tlsCa };
   } catch (err) {
     fail(exampleId, err.message);
   }
@@ -104,7 +109,8 @@ function loadJwk(path) {
   return jwk;
 }
 
-// The rows fixture: JSON lines, each with id, table, symbols, columns, timestamp and ilp.
+// The rows fixture: JSON lines, each with id, table, symbols, columns, timestamp and ilp (its text form,
+// or null where ILP has none).
 function loadRows(path) {
   let text;
   try {
@@ -122,9 +128,11 @@ function loadRows(path) {
     } catch (err) {
       throw new Error(`${where}: ${err.message}`);
     }
-    for (const member of ["id", "table", "ilp"]) {
+    for (const member of ["id", "table"]) {
       if (typeof row?.[member] !== "string") throw new Error(`${where}: "${member}" is missing`);
     }
+    // ilp: the row as text, or null where ILP has no text form for it (an array).
+    if (typeof row.ilp !== "string" && row.ilp !== null) throw new Error(`${where}: "ilp" is missing (a string, or null)`);
     if (!isObject(row.symbols) || !isObject(row.columns) || !(row.timestamp === null || isObject(row.timestamp))) {
       throw new Error(`${where}: "symbols", "columns" or "timestamp" is missing or malformed`);
     }

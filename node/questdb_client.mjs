@@ -25,8 +25,10 @@ import { forEachConnection, setUp, withTimeout } from "./example_env.mjs";
 const ID = "node-questdb";
 // The library sends protocol versions 1, 2 and 3 (protocol_version in the config string) and speaks
 // TLS (tcps:: with tls_ca=<CA file>). Asked for anything else, setUp refuses before connecting.
+// Version 1 is text only; 2 sends floats in binary and adds arrays (arrayColumn); 3 adds decimals
+// (decimalColumn, binary, or decimalColumnText, text with a "d" suffix).
 const { host, port, jwk, rows, connections, protocolVersion } = setUp(ID, {
-  protocolVersions: [1], // harness: the stub parses text rows (version 1) only, so far
+  protocolVersions: [1, 2, 3],
   tls: false, // harness: the stub speaks plain TCP only, so far
 });
 
@@ -73,8 +75,21 @@ async function addRow(sender, row) {
       }
       case "float":
         // Non-finite values are the strings "NaN", "Infinity", "-Infinity" in the fixture: Number()
-        // turns them into NaN and ±Infinity, which protocol version 1 writes as such.
+        // turns them into NaN and ±Infinity. Version 1 writes them as text, version 2 and later as
+        // 8 binary bytes, like every float.
         sender.floatColumn(name, Number(column.value));
+        break;
+      case "array":
+        // A DOUBLE array (version 2 and later): nested JS arrays of numbers, one level per dimension,
+        // always sent in binary. The library reads the shape from the nesting (so an empty array is
+        // shape [0]) and refuses ragged or mixed arrays. Number() turns the fixture's "NaN" strings.
+        sender.arrayColumn(name, numbers(column.value));
+        break;
+      case "decimal":
+        // A DECIMAL (version 3): decimalColumn takes the unscaled integer as a BigInt and the scale,
+        // and sends them in binary (decimalColumnText would send "-123.4500d" as text). The column
+        // must exist already: QuestDB does not create DECIMAL columns from ILP.
+        sender.decimalColumn(name, BigInt(column.unscaled), Number(column.scale));
         break;
       case "string":
         sender.stringColumn(name, column.value);
@@ -94,6 +109,9 @@ async function addRow(sender, row) {
   if (row.timestamp === null) await sender.atNow();
   else await sender.at(row.timestamp.value, row.timestamp.unit);
 }
+
+// The fixture's nested array values as numbers (its integers are BigInt, its non-finite values strings).
+const numbers = (value) => (Array.isArray(value) ? value.map(numbers) : Number(value));
 
 await forEachConnection(ID, connections, async () => {
   // One sender per connection: the harness connects ILP_CONNECTIONS times. (An application keeps one

@@ -137,6 +137,10 @@ def _read_settings():
     protocol_version = _optional("ILP_PROTOCOL_VERSION", "1")
     if protocol_version not in ("1", "2", "3"):
         raise BadSettings(f'ILP_PROTOCOL_VERSION must be 1, 2 or 3, got "{protocol_version}"')
+    textless = next((row["id"] for row in rows if row["ilp"] is None), None)
+    if protocol_version == "1" and textless is not None:
+        raise BadSettings(f"ILP_ROWS row {textless} has no text form (its ilp is null): "
+                          "protocol version 1 cannot send it; ILP_PROTOCOL_VERSION must be 2 or 3")
     tls_ca = _optional("ILP_TLS_CA", None)
     if tls_ca is not None:
         try:
@@ -188,7 +192,8 @@ def _load_jwk(path):
 
 
 def _load_rows(path):
-    """The rows fixture: JSON lines, each with id, table, symbols, columns, timestamp and ilp."""
+    """The rows fixture: JSON lines, each with id, table, symbols, columns, timestamp and ilp (its text
+    form, or null where ILP has none: an array)."""
     try:
         with open(path, encoding="utf-8") as file:
             lines = file.read().split("\n")
@@ -203,8 +208,10 @@ def _load_rows(path):
             row = json.loads(line)  # Python's ints are exact: 1700000000123456789 stays as it is
         except ValueError as exc:
             raise BadSettings(f"{where}: {exc}") from exc
-        if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("id", "table", "ilp")):
-            raise BadSettings(f'{where}: "id", "table" or "ilp" is missing')
+        if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("id", "table")):
+            raise BadSettings(f'{where}: "id" or "table" is missing')
+        if not (isinstance(row.get("ilp"), str) or row.get("ilp", "") is None):  # null: no text form (an array)
+            raise BadSettings(f'{where}: "ilp" is missing (a string, or null for a row with no text form)')
         if not isinstance(row.get("symbols"), dict) or not isinstance(row.get("columns"), dict):
             raise BadSettings(f'{where}: "symbols" or "columns" is missing or malformed')
         if not (row.get("timestamp") is None or isinstance(row["timestamp"], dict)):

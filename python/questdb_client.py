@@ -8,12 +8,18 @@ library checks that x and y belong to d.
 
 Rows are built through the API from the fixture's structured fields (not its "ilp" text).
 
-Environment (interop/CLIENTS.md): ILP_HOST, ILP_PORT, ILP_KEY, ILP_ROWS, ILP_CONNECTIONS, ILP_TIMEOUT_S.
+Protocol versions (ILP_PROTOCOL_VERSION): 1 sends every value as text; 2 sends floats in binary and
+adds DOUBLE arrays (numpy float64 arrays); 3 adds DECIMAL values (decimal.Decimal), in binary too.
+
+Environment (interop/CLIENTS.md): ILP_HOST, ILP_PORT, ILP_KEY, ILP_ROWS, ILP_CONNECTIONS, ILP_TIMEOUT_S,
+ILP_PROTOCOL_VERSION.
 Lines only the harness needs are marked `# harness:`.
 """
 
 import math
+from decimal import Decimal
 
+import numpy as np
 import questdb
 from example_env import run, watchdog
 
@@ -34,7 +40,18 @@ def column_value(column):
     if kind == "integer":
         return int(value)  # sent as a 64-bit integer (suffix i)
     if kind == "float":
-        return float(value)  # float() also reads the fixture's "NaN", "Infinity", "-Infinity"
+        return float(value)  # float() also reads the fixture's "NaN", "Infinity", "-Infinity"; binary from version 2
+    if kind == "array":
+        # A DOUBLE array (protocol 2 and later) is a numpy float64 ndarray: its shape is the column's
+        # shape, and it is always sent in binary. dtype=float64 also reads "NaN" and "Infinity"; the
+        # reshape keeps an empty array's shape, which a nested list of no values does not carry.
+        return np.array(value, dtype=np.float64).reshape(column["shape"])
+    if kind == "decimal":
+        # A DECIMAL (protocol 3) is a decimal.Decimal, sent in binary as its scale and unscaled value.
+        # Built from the text, which is exact at any length and keeps the trailing zeros, so the scale
+        # sent is the fixture's ("-123.4500" has scale 4). The column must exist: QuestDB does not
+        # create DECIMAL columns from ILP (interop/schema.toml declares them).
+        return Decimal(value)
     if kind == "string":
         return str(value)  # a str column is a STRING; a str in `symbols` is a SYMBOL
     if kind == "boolean":
@@ -67,9 +84,9 @@ def send_once(settings):
         # How long to wait for the challenge, in milliseconds (default 15000). Over TCP it is the
         # library's only timeout: it does not bound the connect, the writes or the close.
         f"auth_timeout={math.ceil(settings.timeout_s * 1000)};"
-        # The protocol version (ILP_PROTOCOL_VERSION): 1, the text protocol, is already the default over
-        # TCP (which cannot negotiate); 2 would send floats in binary, which the stub does not parse yet,
-        # so run() below accepts only 1.
+        # The protocol version (ILP_PROTOCOL_VERSION). Over TCP the library cannot ask the server, so
+        # name it: 1 (the default over TCP) is text only; 2 sends floats in binary and allows arrays;
+        # 3 also allows decimals. A value the version cannot carry fails in row() before anything is sent.
         f"protocol_version={settings.protocol_version};"
         # Send when we call flush(), not on a byte threshold or a timer.
         "auto_flush=off;"
@@ -89,4 +106,4 @@ def send_once(settings):
 
 if __name__ == "__main__":
     # tls=False: no TLS today (the stub speaks plain TCP); with it, tls_roots in the conf would trust ILP_TLS_CA.
-    run("python-questdb", send_once, protocol_versions=(1,), tls=False)
+    run("python-questdb", send_once, protocol_versions=(1, 2, 3), tls=False)

@@ -12,7 +12,7 @@ from interop.bench.main import load_targets
 from interop.cases import load_cases
 from interop.datafile import DataFileError, Key, Table, check
 from interop.docs.data import conf_keys, dependencies, load_expectations, load_substitutions
-from interop.fixture import load_rows
+from interop.fixture import load_rows, load_schema
 from interop.questdb.launcher import pinned
 from interop.registry import load_registry
 from interop.robustness import load_faults
@@ -39,6 +39,9 @@ MISSPELT = [
     (paths.BENCH_TARGETS, load_targets, "vs_openssl_verify = ", "vs_openssl = ", "handshakes"),
     (paths.ROWS, load_rows, '"symbols": {"kind"', '"symbol": {"kind"', "line 2 (no-timestamp)"),
     (paths.ROWS, load_rows, '"unit": "us"}}', '"units": "us"}}', "line 1 (all-types): columns seen_at"),
+    (paths.ROWS_V2, load_rows, '"element": "double"', '"elements": "double"', "line 2 (array-1d): columns readings"),
+    (paths.ROWS_V3, load_rows, '"scale": 4', '"scales": 4', "line 6 (decimal-negative): columns price"),
+    (paths.SCHEMA, load_schema, "columns = { price", "column = { price", "table decimal_prices"),
 ]
 
 
@@ -56,7 +59,8 @@ def test_a_misspelt_key_names_the_file_the_entry_and_the_key(tmp_path, path, loa
 
 
 @pytest.mark.parametrize("load", [load_registry, load_cases, load_faults, load_expectations, load_substitutions,
-                                  dependencies, conf_keys, pinned, load_targets, load_rows])
+                                  dependencies, conf_keys, pinned, load_targets, load_rows, load_schema,
+                                  lambda: load_rows(paths.ROWS_V2), lambda: load_rows(paths.ROWS_V3)])
 def test_every_data_file_loads(load):
     assert load()
 

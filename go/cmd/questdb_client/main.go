@@ -32,8 +32,8 @@ func main() {
 	// The environment of interop/CLIENTS.md (ILP_HOST, ILP_PORT, ILP_KEY, ILP_ROWS,
 	// ILP_CONNECTIONS, ILP_TIMEOUT_S, ...), read and checked once.
 	env := example.Load("go-questdb", example.Supports{
-		ProtocolVersions: []int{1}, // harness: the library sends 1, 2 and 3, but the stub parses text rows (1) only
-		TLS:              false,    // harness: v4.1.0 speaks TLS (trusting SSL_CERT_FILE), but the stub does not
+		ProtocolVersions: []int{1, 2, 3},
+		TLS:              false, // harness: v4.1.0 speaks TLS (trusting SSL_CERT_FILE), but the stub does not
 	})
 	env.Run(func() error { return sendOnce(env) })
 }
@@ -43,7 +43,8 @@ func sendOnce(env *example.Env) error {
 	// The config string. username is the key id, token is d (base64url, as in the JWK);
 	// token_x and token_y (the public key) are accepted but ignored by the Go client. A ';'
 	// inside a value is written ';;'. protocol_version 1 sends every value as text (over TCP,
-	// leaving it unset means 1 too).
+	// leaving it unset means 1 too); 2 sends floats in binary and adds DOUBLE arrays; 3 adds
+	// DECIMAL values. TCP cannot negotiate: the version is the one named here.
 	conf := fmt.Sprintf("tcp::addr=%s;username=%s;token=%s;token_x=%s;token_y=%s;protocol_version=%d;",
 		env.Addr, escape(env.JWK.Kid), escape(env.JWK.D), escape(env.JWK.X), escape(env.JWK.Y),
 		env.ProtocolVersion)
@@ -88,8 +89,32 @@ func addRow(ctx context.Context, sender qdb.LineSender, row example.Row) error {
 		case "integer":
 			sender.Int64Column(column.Name, column.Value.(int64))
 		case "float":
-			// NaN, Infinity and -Infinity are fine: protocol 1 writes them as text.
+			// NaN, Infinity and -Infinity are fine: protocol 1 writes them as text, 2 and 3
+			// write every float as 8 binary bytes.
 			sender.Float64Column(column.Name, column.Value.(float64))
+		case "array":
+			// A DOUBLE array (protocol 2 and later), always binary. NdArray takes any shape
+			// (Float64Array1DColumn and 2D/3D take nested slices); Append fills it in
+			// row-major order. Version 1 records an error here, which At returns.
+			array := column.Value.(example.Array)
+			values, err := qdb.NewNDArray[float64](array.Shape...)
+			if err != nil {
+				return fmt.Errorf("column %s: %w", column.Name, err)
+			}
+			for _, v := range array.Values { // as many as the shape holds: the loader checked
+				values.Append(v)
+			}
+			sender.Float64ArrayNDColumn(column.Name, values)
+		case "decimal":
+			// A DECIMAL (protocol 3), sent in binary: the unscaled value as a big.Int and
+			// the scale (DecimalColumnFromString would send "-123.4500d" as text). The
+			// column must exist: QuestDB does not create DECIMAL columns from ILP.
+			decimal := column.Value.(example.Decimal)
+			value, err := qdb.NewDecimal(decimal.Unscaled, decimal.Scale)
+			if err != nil {
+				return fmt.Errorf("column %s: %w", column.Name, err)
+			}
+			sender.DecimalColumn(column.Name, value)
 		case "string":
 			sender.StringColumn(column.Name, column.Value.(string))
 		case "boolean":

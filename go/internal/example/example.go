@@ -107,6 +107,12 @@ func load(id string) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ILP_ROWS: %w", err)
 	}
+	for _, row := range rows {
+		if version == 1 && row.ILP == "" {
+			return nil, fmt.Errorf("ILP_ROWS row %s has no text form (its ilp is null): protocol version 1 "+
+				"cannot send it; ILP_PROTOCOL_VERSION must be 2 or 3", row.ID)
+		}
+	}
 	return &Env{
 		ID:              id,
 		Addr:            net.JoinHostPort(host, strconv.Itoa(port)),

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -108,6 +110,37 @@ func TestDescribeTimeouts(t *testing.T) {
 	} {
 		if got := env.describe(c.err).Error(); got != c.want {
 			t.Errorf("describe(%q) = %q, want %q", c.err, got, c.want)
+		}
+	}
+}
+
+func TestArraysAndDecimals(t *testing.T) {
+	line := `{"id": "r", "table": "t", "symbols": {}, "timestamp": null, "ilp": null, "columns": {` +
+		`"a": {"type": "array", "element": "double", "shape": [2, 2], "value": [[1.0, 2.0], [3.0, "NaN"]], "binary": true},` +
+		`"e": {"type": "array", "element": "double", "shape": [2, 0], "value": []},` +
+		`"d": {"type": "decimal", "scale": 4, "unscaled": "-1234567890123456789012345", "value": "-123456789012345678901.2345"}}}`
+	row, err := parseRow([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	array := row.Columns[0].Value.(Array)
+	if len(array.Values) != 4 || array.Values[2] != 3 || !math.IsNaN(array.Values[3]) || !row.Columns[0].Binary {
+		t.Errorf("array: %+v", row.Columns[0])
+	}
+	if empty := row.Columns[1].Value.(Array); len(empty.Values) != 0 || empty.Shape[0] != 2 {
+		t.Errorf("empty array: %+v", empty)
+	}
+	decimal := row.Columns[2].Value.(Decimal)
+	if decimal.Scale != 4 || decimal.Unscaled.String() != "-1234567890123456789012345" {
+		t.Errorf("decimal: %+v", decimal)
+	}
+	if row.ILP != "" {
+		t.Errorf("ilp null: %q", row.ILP)
+	}
+	for _, bad := range []string{`[[1.0, 2.0], [3.0]]`, `[1.0, 2.0]`} {
+		broken := strings.Replace(line, `[[1.0, 2.0], [3.0, "NaN"]]`, bad, 1)
+		if _, err := parseRow([]byte(broken)); err == nil {
+			t.Errorf("shape [2, 2] with value %s was accepted", bad)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"os"
 	"strconv"
 	"strings"
@@ -22,7 +23,8 @@ type Row struct {
 	Timestamp *time.Time // the designated timestamp; nil: let the server assign it
 
 	// ILP is the same row as one ILP line, without its line end; raw examples send it. It
-	// may contain an escaped newline (a backslash, then '\n') inside a string value.
+	// may contain an escaped newline (a backslash, then '\n') inside a string value. Empty
+	// when the fixture's ilp is null: the row has no text form (it holds an array).
 	ILP string
 }
 
@@ -36,10 +38,30 @@ type Symbol struct{ Name, Value string }
 //	"string"    string
 //	"boolean"   bool
 //	"timestamp" time.Time
+//	"array"     Array
+//	"decimal"   Decimal
+//
+// Binary is the fixture's "binary" flag: the value must arrive in binary form.
 type Column struct {
-	Name  string
-	Type  string
-	Value any
+	Name   string
+	Type   string
+	Value  any
+	Binary bool
+}
+
+// Array is a DOUBLE array of the fixture: its shape and its values flat, in row-major order
+// (the last index varies fastest). An empty array has a 0 in its shape and no values.
+type Array struct {
+	Shape  []uint
+	Values []float64
+}
+
+// Decimal is a DECIMAL of the fixture: value = Unscaled * 10^-Scale; Text is the same value
+// as the fixture writes it ("-123.4500").
+type Decimal struct {
+	Scale    uint32
+	Unscaled *big.Int
+	Text     string
 }
 
 // LoadRows reads a rows fixture: JSON lines, one row each (blank lines skipped).
@@ -75,14 +97,17 @@ func parseRow(line []byte) (Row, error) {
 			Value int64  `json:"value"`
 			Unit  string `json:"unit"`
 		} `json:"timestamp"`
-		ILP string `json:"ilp"`
+		ILP json.RawMessage `json:"ilp"` // a string, or null: no text form
 	}
 	if err := json.Unmarshal(line, &raw); err != nil {
 		return Row{}, err
 	}
-	row := Row{ID: raw.ID, Table: raw.Table, ILP: raw.ILP}
-	if row.ID == "" || row.Table == "" || row.ILP == "" {
-		return row, errors.New("a row needs an id, a table and its ilp text")
+	row := Row{ID: raw.ID, Table: raw.Table}
+	if row.ID == "" || row.Table == "" || len(raw.ILP) == 0 {
+		return row, errors.New("a row needs an id, a table and its ilp (text, or null)")
+	}
+	if err := json.Unmarshal(raw.ILP, &row.ILP); err != nil {
+		return row, fmt.Errorf("row %s: ilp: %w", row.ID, err)
 	}
 	names, values, err := objectInOrder(raw.Symbols)
 	if err != nil {
@@ -118,14 +143,18 @@ func parseRow(line []byte) (Row, error) {
 
 func parseColumn(name string, data json.RawMessage) (Column, error) {
 	var raw struct {
-		Type  string          `json:"type"`
-		Value json.RawMessage `json:"value"`
-		Unit  string          `json:"unit"`
+		Type     string          `json:"type"`
+		Value    json.RawMessage `json:"value"`
+		Unit     string          `json:"unit"`
+		Binary   bool            `json:"binary"`
+		Shape    []uint          `json:"shape"`    // array
+		Scale    uint32          `json:"scale"`    // decimal
+		Unscaled string          `json:"unscaled"` // decimal, a string: it exceeds 64 bits
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return Column{}, err
 	}
-	column := Column{Name: name, Type: raw.Type}
+	column := Column{Name: name, Type: raw.Type, Binary: raw.Binary}
 	var err error
 	switch raw.Type {
 	case "integer":
@@ -149,10 +178,55 @@ func parseColumn(name string, data json.RawMessage) (Column, error) {
 		if err = json.Unmarshal(raw.Value, &v); err == nil {
 			column.Value, err = instant(v, raw.Unit)
 		}
+	case "array":
+		array := Array{Shape: raw.Shape}
+		err = flatten(raw.Value, raw.Shape, &array.Values)
+		column.Value = array
+	case "decimal":
+		unscaled, ok := new(big.Int).SetString(raw.Unscaled, 10)
+		var text string
+		if err = json.Unmarshal(raw.Value, &text); err == nil && !ok {
+			err = fmt.Errorf("unscaled %q is not an integer", raw.Unscaled)
+		}
+		column.Value = Decimal{Scale: raw.Scale, Unscaled: unscaled, Text: text}
 	default:
 		err = fmt.Errorf("unknown type %q", raw.Type)
 	}
 	return column, err
+}
+
+// flatten appends the values of a nested JSON array of the given shape to out, in row-major
+// order, and checks that every level has its dimension's length.
+func flatten(data json.RawMessage, shape []uint, out *[]float64) error {
+	if len(shape) == 0 {
+		v, err := parseFloat(data)
+		*out = append(*out, v)
+		return err
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(data, &items); err != nil {
+		return err
+	}
+	if product(shape) == 0 && len(items) == 0 {
+		return nil // an empty array is written [] whatever its shape
+	}
+	if uint(len(items)) != shape[0] {
+		return fmt.Errorf("%d values where the shape says %d", len(items), shape[0])
+	}
+	for _, item := range items {
+		if err := flatten(item, shape[1:], out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func product(shape []uint) uint {
+	n := uint(1)
+	for _, d := range shape {
+		n *= d
+	}
+	return n
 }
 
 // parseFloat reads a float column's value: a JSON number, or one of the strings "NaN",
