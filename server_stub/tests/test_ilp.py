@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server_stub import ilp
+from server_stub.ilp import parse as ilp_parse
 from server_stub.ilp import IlpLineError, IlpStream, format_row, parse_line
 
 INT64_MIN = -(2**63)
@@ -248,7 +248,7 @@ def test_raw_carriage_return_in_string_is_part_of_it(raw, value):
     """An unescaped CR inside a string is kept, measured by nox -s diff (QuestDB 9.3.4)."""
     line = b"t f=" + raw + b",g=1i 5"
     assert field(line) == {"type": "string", "value": value}
-    assert as_json(ilp._parse_scanned(line.decode())["columns"]["f"]) == as_json({"type": "string", "value": value})
+    assert as_json(ilp_parse.scan(line.decode())["columns"]["f"]) == as_json({"type": "string", "value": value})
 
 
 @pytest.mark.parametrize("raw", [b'"abc', b'"abc\\"', b'"abc\\', b'"'])
@@ -333,7 +333,7 @@ def test_designated_timestamp(suffix, stamp):
     """A bare timestamp is nanoseconds, and its dict has no "suffix" key."""
     row = parse_line(b"t f=1i" + suffix)
     assert as_json(row["timestamp"]) == as_json(stamp)
-    assert as_json(ilp._parse_scanned((b"t f=1i" + suffix).decode())["timestamp"]) == as_json(stamp)
+    assert as_json(ilp_parse.scan((b"t f=1i" + suffix).decode())["timestamp"]) == as_json(stamp)
 
 
 @pytest.mark.parametrize(
@@ -345,7 +345,7 @@ def test_designated_timestamp_written_with_n_says_so(suffix, value):
     "suffix": "n", which a bare timestamp's dict does not."""
     stamp = {"value": value, "unit": "ns", "suffix": "n"}
     assert as_json(parse_line(b"t f=1i" + suffix)["timestamp"]) == as_json(stamp)
-    assert as_json(ilp._parse_scanned((b"t f=1i" + suffix).decode())["timestamp"]) == as_json(stamp)
+    assert as_json(ilp_parse.scan((b"t f=1i" + suffix).decode())["timestamp"]) == as_json(stamp)
 
 
 @pytest.mark.parametrize("line", [b"t f=1i", b"t f=1i ", b"t f=1i   ", b'x f="a b"  '])
@@ -498,7 +498,7 @@ def test_field_named_like_a_tag_is_kept_beside_the_tag():
 
 def test_duplicates_in_scanned_line_keep_first_values():
     line = b't,a=x,a=y a="1",a="2",b=\\3i,b=4i'  # the escape sends it past the fast path
-    assert ilp._parse_matched(line.decode()) is None
+    assert ilp_parse.match_line(line.decode()) is None
     row = parse_line(line)
     assert row["symbols"] == {"a": "x"}
     assert row["columns"] == {"a": {"type": "string", "value": "1"}, "b": {"type": "integer", "value": 3}}
@@ -603,9 +603,9 @@ AGREEMENT_LINES = [
 @pytest.mark.parametrize("line", AGREEMENT_LINES)
 def test_fast_path_matches_scanner(line):
     text = line.decode()
-    fast = ilp._parse_matched(text)
+    fast = ilp_parse.match_line(text)
     assert fast is not None
-    assert as_json(fast) == as_json(ilp._parse_scanned(text))
+    assert as_json(fast) == as_json(ilp_parse.scan(text))
 
 
 # ---------------------------------------------------------------------------
@@ -947,7 +947,7 @@ def test_format_then_parse_gives_the_row_back(row):
     parsed = parse_line(line)
     assert as_json(parsed) == as_json(row)
     # The scanner alone (no fast path) agrees too.
-    assert as_json(ilp._parse_scanned(line.decode())) == as_json(row)
+    assert as_json(ilp_parse.scan(line.decode())) == as_json(row)
 
 
 @settings(deadline=None)
@@ -1017,9 +1017,9 @@ def test_fast_path_agrees_with_scanner_on_any_line(payload):
         text = payload.decode()
     except UnicodeDecodeError:
         return
-    fast = ilp._parse_matched(text)
+    fast = ilp_parse.match_line(text)
     try:
-        scanned = ilp._parse_scanned(text)
+        scanned = ilp_parse.scan(text)
     except IlpLineError:
         assert fast is None  # every error is left to the scanner, which words it
         return

@@ -1,0 +1,215 @@
+"""Splitting the byte stream of one connection into lines, and the lines into rows.
+
+A line ends at the first LF or CR that is not inside a string or a binary value (grammar.py). Most
+lines hold neither a double quote nor "==", and end at their first LF or CR; the others are walked
+by _Walker, which follows the grammar's sections just far enough to know where strings and binary
+values are, and skips a binary value by its declared length.
+"""
+
+from __future__ import annotations
+
+from . import binary, grammar
+from .errors import IlpLineError
+from .parse import parse_line
+
+_LF, _CR, _BACKSLASH, _QUOTE, _SPACE, _EQUALS, _COMMA = b"\n\r\\\" =,"
+_BINARY_MARK = b"=="
+
+# The walker's states: where in a line it is.
+_HEAD, _FIELD_NAME, _VALUE_START, _VALUE, _STRING, _BINARY, _TAIL = range(7)
+_STOPS = {
+    _HEAD: grammar.bytes_pattern(grammar.STOPS_IN_HEAD),
+    _FIELD_NAME: grammar.bytes_pattern(grammar.STOPS_IN_FIELD_NAME),
+    _VALUE: grammar.bytes_pattern(grammar.STOPS_IN_VALUE),
+    _STRING: grammar.bytes_pattern(grammar.STOPS_IN_STRING),
+    _TAIL: grammar.bytes_pattern(grammar.STOPS_IN_TAIL),
+}
+# What a stop byte does in each state (escapes and line ends are handled before).
+_NEXT = {(_HEAD, _SPACE): _FIELD_NAME, (_FIELD_NAME, _EQUALS): _VALUE_START, (_FIELD_NAME, _SPACE): _TAIL,
+         (_VALUE, _COMMA): _FIELD_NAME, (_VALUE, _SPACE): _TAIL, (_STRING, _QUOTE): _VALUE}
+
+
+class IlpStream:
+    """Turns the bytes of one ILP/TCP connection into rows.
+
+    Like the server, the stream stops at the first malformed line: rows before
+    it are kept, and from then on nothing more is parsed or buffered.
+
+    Line numbers in error reports count non-empty lines only, so line N is the
+    N-th row the client tried to send (CR LF line ends do not count twice).
+    """
+
+    def __init__(self, max_line_bytes: int = 131072, check_row=None) -> None:
+        """check_row(row, line), when given, is the server's own treatment of a parsed row and its line
+        (its names, its tables' column types: tables.Tables.admit): it returns the row as the server
+        stores it (None: unchanged), and raising IlpLineError makes that line an error like a syntax
+        error."""
+        if max_line_bytes < 1:
+            raise ValueError("max_line_bytes must be positive")
+        self.max_line_bytes = max_line_bytes
+        self._check_row = check_row
+        self._buffer = bytearray()  # the start of the incomplete line
+        self._search_from = 0  # the buffer before this holds no unexamined line end
+        self._walker: _Walker | None = None  # for the incomplete line, when it needs one
+        self._lines_seen = 0
+        self._dead = False
+
+    @property
+    def pending(self) -> int:
+        """Bytes buffered that are not yet a complete line."""
+        return len(self._buffer)
+
+    @property
+    def dead(self) -> bool:
+        """True once a malformed line has stopped the stream."""
+        return self._dead
+
+    def feed(self, data: bytes) -> tuple[list[dict], dict | None]:
+        """Take the next bytes; return the rows of all lines completed by them.
+
+        The second item is None, or the error that stopped the stream:
+        {"line": N, "error": message, "text": the line, at most 200 chars} (and "deviation" when the
+        stub's own limit made it an error). After an error every later call returns ([], None).
+        """
+        if self._dead:
+            return [], None
+        buffer = self._buffer
+        buffer += data
+        rows: list[dict] = []
+        start = 0
+        while True:
+            try:
+                end = self._line_end(buffer, start)
+            except IlpLineError as exc:
+                return rows, self._walk_error(buffer, start, exc)
+            if end is None:
+                break
+            line = buffer[start:end]
+            start = self._search_from = end + 1
+            self._walker = None
+            if line:
+                error = self._parse_into(line, rows)
+                if error is not None:
+                    return rows, error
+        del buffer[:start]
+        self._search_from -= start
+        if len(buffer) > self.max_line_bytes:
+            # Fail now rather than wait for a line end: the buffer stays bounded. A binary value refused
+            # by its header before the limit is the first error, whether or not a line end came.
+            try:
+                (self._walker or _Walker(self.max_line_bytes)).advance(buffer, 0)
+            except IlpLineError as exc:
+                return rows, self._walk_error(buffer, 0, exc)
+            self._lines_seen += 1
+            return rows, self._stop(buffer, self._too_long(), deviation="line_limit")
+        return rows, None
+
+    def _walk_error(self, buffer: bytearray, start: int, exc: IlpLineError) -> dict:
+        """The walker's error (a binary value refused by its header), or, past the limit, the limit's."""
+        self._lines_seen += 1
+        if exc.offset >= self.max_line_bytes:
+            return self._stop(buffer[start:], self._too_long(), deviation="line_limit")
+        return self._stop(buffer[start:start + exc.offset + 1], str(exc), deviation=exc.deviation)
+
+    def _line_end(self, buffer: bytearray, start: int) -> int | None:
+        """Where the line that begins at start ends (its LF or CR), or None if it is not complete."""
+        if self._walker is None:
+            lf, cr = buffer.find(b"\n", self._search_from), buffer.find(b"\r", self._search_from)
+            end = lf if cr < 0 or 0 <= lf < cr else cr
+            if end < 0:
+                self._search_from = len(buffer)
+                return None
+            if buffer.find(b'"', start, end) < 0 and buffer.find(_BINARY_MARK, start, end) < 0:
+                return end  # no string and no binary value: the first LF or CR ends it
+            self._walker = _Walker(self.max_line_bytes)
+        return self._walker.advance(buffer, start)
+
+    def _parse_into(self, line: bytearray, rows: list[dict]) -> dict | None:
+        self._lines_seen += 1
+        if len(line) > self.max_line_bytes:
+            return self._stop(line, self._too_long(), deviation="line_limit")
+        try:
+            row = parse_line(line)
+            if self._check_row is not None:
+                row = self._check_row(row, line) or row
+            rows.append(row)
+        except IlpLineError as exc:
+            return self._stop(line, str(exc), deviation=exc.deviation)
+        return None
+
+    def _too_long(self) -> str:
+        return f"line too long: more than {self.max_line_bytes} bytes"
+
+    def _stop(self, line: bytearray, message: str, deviation: str | None = None) -> dict:
+        self._dead = True
+        # 200 characters take at most 800 bytes of UTF-8; decode no more.
+        text = bytes(line[:800]).decode("utf-8", errors="replace")[:200]
+        self._buffer = bytearray()
+        self._search_from = 0
+        self._walker = None
+        error = {"line": self._lines_seen, "error": message, "text": text}
+        return error | {"deviation": deviation} if deviation else error
+
+
+class _Walker:
+    """Follows one line through the grammar's sections until its real end, keeping its place between
+    feeds so that a long line is never walked again from its start.
+
+    Escapes are followed byte by byte (UTF-8 continuation bytes are never ASCII, so skipping one byte
+    after a backslash is enough); outside strings a backslash before a line end escapes nothing and
+    the line ends. A binary value is skipped by the length its header declares, which is bounded by
+    max_line_bytes before the stream waits for it."""
+
+    def __init__(self, max_line_bytes: int) -> None:
+        self.max_line_bytes = max_line_bytes
+        self.state = _HEAD
+        self.pos = 0  # how far the line has been walked, from its start
+        self.name_at = 0  # where the current field's name starts, for messages
+
+    def advance(self, buffer: bytearray, start: int) -> int | None:
+        """The position of the LF or CR that ends the line starting at start, or None if the buffer
+        ends first. IlpLineError for a binary value refused by its header, or longer than the limit."""
+        state, pos, size = self.state, start + self.pos, len(buffer)
+        while True:
+            if state == _VALUE_START:  # right after a field's "=": a string, a binary value or text
+                if pos >= size:
+                    break
+                state = {_QUOTE: _STRING, _EQUALS: _BINARY}.get(buffer[pos], _VALUE)
+                pos += state != _VALUE
+                continue
+            if state == _BINARY:
+                end = binary.extent(buffer, pos, self._name(buffer, start, pos), -start)
+                if end is not None and end - start > self.max_line_bytes:
+                    raise IlpLineError(f"line too long: more than {self.max_line_bytes} bytes (a binary value "
+                                       f"declares {end - pos} bytes)", pos - start, deviation="line_limit")
+                if end is None or end > size:
+                    break  # its header or its payload is still to come
+                state, pos = _VALUE, end
+                continue
+            found = _STOPS[state].search(buffer, pos)
+            if found is None:
+                pos = size
+                break
+            pos = found.start()
+            byte = buffer[pos]
+            if byte == _LF or byte == _CR:  # in a string only an unescaped LF stops the walk: an error
+                return pos
+            if byte == _BACKSLASH:
+                if pos + 1 >= size:
+                    break
+                if state != _STRING and buffer[pos + 1] in b"\n\r":
+                    return pos + 1
+                pos += 2
+                continue
+            state = _NEXT.get((state, byte), state)
+            if state == _VALUE_START and pos == start + self.name_at:
+                state = _VALUE  # "=" with no name before it: an error line, read as text to its end
+            elif state == _FIELD_NAME:
+                self.name_at = pos + 1 - start
+            pos += 1
+        self.state, self.pos = state, pos - start
+        return None
+
+    def _name(self, buffer: bytearray, start: int, pos: int) -> str:
+        """The field name before a binary value at pos (after its "=="), as written."""
+        return bytes(buffer[start + self.name_at:pos - 2]).decode("utf-8", errors="replace")
