@@ -11,6 +11,8 @@ from pathlib import Path
 
 from server_stub.records import Event, check, read_events
 
+from .paths import SCHEMA
+
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
 
@@ -20,12 +22,16 @@ class StubError(RuntimeError):
 
 
 class StubProcess:
-    """Start with `with StubProcess(auth_db, events_path) as stub:`; stub.events() after the block."""
+    """Start with `with StubProcess(auth_db, events_path) as stub:`; stub.events() after the block.
 
-    def __init__(self, auth_db: Path, events_path: Path, *extra_args: str):
+    The stub starts with the gallery's tables declared (`--schema`, interop/schema.toml), as QuestDB does
+    in the parity run: the fixtures' DECIMAL columns exist before the first row."""
+
+    def __init__(self, auth_db: Path, events_path: Path, *extra_args: str, schema: Path | None = SCHEMA):
         self.events_path = Path(events_path)
         self.cmd = [sys.executable, "-m", "server_stub", "serve", "--auth-db", str(auth_db),
-                    "--port", "0", "--events", str(self.events_path), *extra_args]
+                    "--port", "0", "--events", str(self.events_path),
+                    *(["--schema", str(schema)] if schema is not None else []), *extra_args]
         # The stub's stderr goes to a file, never to a pipe nobody reads while it runs (a full pipe
         # would block its loop).
         self.stderr_path = self.events_path.with_name(self.events_path.name + ".stderr")

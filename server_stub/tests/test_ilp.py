@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server_stub.ilp import parse as ilp_parse
 from server_stub.ilp import IlpLineError, IlpStream, format_row, parse_line
+from server_stub.ilp import parse as ilp_parse
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1

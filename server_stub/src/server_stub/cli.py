@@ -20,6 +20,7 @@ from .authdb import AuthFileError, load_auth_db
 from .events import EventLog
 from .faults import FAULTS, PARAMETERS
 from .loops import LOOPS, default_loop, new_event_loop
+from .schema import SchemaError, load_schema
 from .server import StubConfig, StubServer
 
 
@@ -52,6 +53,8 @@ def _add_serve_command(sub) -> None:
                        help="key id line limit (default %(default)s)")
     serve.add_argument("--max-line-bytes", type=int, default=defaults.max_line_bytes,
                        help="ILP line limit (default %(default)s)")
+    serve.add_argument("--schema", metavar="FILE", help="tables declared before any row (TOML, schema.py): "
+                       "DECIMAL columns, which QuestDB never makes from ILP, must be declared")
     serve.add_argument("--flush-interval", type=float, default=defaults.flush_interval,
                        help="seconds between flushes of the events file (default %(default)s)")
     serve.add_argument("--fault", choices=sorted(FAULTS), help="inject a misbehaviour, to test a client: "
@@ -68,7 +71,9 @@ def _add_serve_command(sub) -> None:
 def _serve(args) -> int:
     try:
         auth_keys = load_auth_db(args.auth_db)
-    except AuthFileError as error:
+        if args.schema:
+            load_schema(args.schema)  # checked before listening; the server loads it again
+    except (AuthFileError, SchemaError) as error:
         print(error, file=sys.stderr)
         return 2
     config = StubConfig(
@@ -80,6 +85,7 @@ def _serve(args) -> int:
         max_line_bytes=args.max_line_bytes,
         flush_interval=args.flush_interval,
         fault=args.fault,
+        schema=args.schema,
         **{name: getattr(args, name) for name in PARAMETERS},
     )
     log = EventLog.to_file(args.events) if args.events else EventLog(sys.stderr.buffer)

@@ -17,6 +17,7 @@ from . import faults
 from .events import EventLog
 from .faults import PARAMETERS
 from .machine import Close, Emit, EmitRows, Limits, Machine, Send, State, Wake
+from .schema import load_schema
 from .tables import Tables
 
 __all__ = ["Connection", "StubConfig", "StubServer"]
@@ -33,6 +34,7 @@ class StubConfig(Limits):
     fault: str | None = None  # a misbehaviour to inject, one of faults.FAULTS (for testing clients)
     fault_delay: float = PARAMETERS["fault_delay"].default  # seconds, for challenge-delayed
     fault_rows: int = PARAMETERS["fault_rows"].default  # rows, for close-after-rows
+    schema: str | None = None  # a schema file (schema.py): tables declared before any row, as DECIMAL columns need
 
 
 YIELD_AFTER_BYTES = 64 * 1024  # a read this large ends the connection's turn (Connection.yield_to_others)
@@ -143,7 +145,8 @@ class StubServer:
         self.events = events
         self.config = config or StubConfig()
         self.connections: set[Connection] = set()
-        self.tables = Tables()  # every table's column types, for the server's lifetime, as QuestDB keeps them
+        # every table's column types, for the server's lifetime, as QuestDB keeps them
+        self.tables = Tables(load_schema(self.config.schema) if self.config.schema else None)
         self.reading_stopped = False  # set once a stop begins
         self._next_conn = 0
         self._servers: list[asyncio.AbstractServer] = []

@@ -13,6 +13,15 @@ by the differential run (`nox -s diff`, classes IlpSchema and IlpStructure; serv
   and refuses the row otherwise; a SYMBOL column keeps any value's text as written.
 - The table and its columns are made as the row is read, so a refused row keeps the columns made
   before the refusal.
+- Arrays: the first array makes a DOUBLE column with its dimension count (DOUBLE[], DOUBLE[][]);
+  an array of another dimension count, or a value that is not an array, is refused by it, and an
+  array by any other column. A NULL array is stored in an array column; for a new column it makes
+  a STRING column and is refused (measured).
+- Decimals: no DECIMAL column is ever made (a decimal for a new column refuses the row and makes
+  nothing); a DECIMAL(p,s) column, declared beforehand (schema.py), stores a decimal, a float, an
+  integer or a string holding a decimal, rescaled to s: a value that would lose digits, or needs
+  more than p digits, is refused. A decimal is refused by every other column.
+- A binary timestamp with an unknown unit byte makes its TIMESTAMP column, then refuses the row.
 
 A refused row is an IlpLineError: the real server drops the connection there, as for a malformed line.
 The row returned is the row as QuestDB stores it: a converted value keeps the type it was sent as in
@@ -22,7 +31,9 @@ The row returned is the row as QuestDB stores it: a converted value keeps the ty
 from __future__ import annotations
 
 from .ilp import IlpLineError, field_texts
+from .ilp.values import BadValue, decimal_value, text_decimal
 from .names import check_row
+from .schema import decimal_type
 
 # The column type a value creates, by its ILP type.
 COLUMN_TYPE = {"symbol": "SYMBOL", "integer": "LONG", "float": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN",
@@ -42,11 +53,51 @@ CONVERSIONS = {
 DESIGNATED = "timestamp"
 
 
-def column_type(value: dict) -> str:
-    """The type of the column a first value creates: a nanosecond timestamp keeps nanoseconds."""
-    if value["type"] == "timestamp":
+def column_type(value: dict) -> str | None:
+    """The type of the column a first value creates: a nanosecond timestamp keeps nanoseconds, an
+    array its dimension count; a decimal none (None), and a NULL array a STRING column."""
+    kind = value["type"]
+    if kind == "timestamp":
         return "TIMESTAMP_NS" if value["unit"] == "ns" else "TIMESTAMP"
-    return COLUMN_TYPE[value["type"]]
+    if kind == "array":
+        return "STRING" if value["shape"] is None else "DOUBLE" + "[]" * len(value["shape"])
+    if kind == "decimal":
+        return None
+    return COLUMN_TYPE[kind]
+
+
+def to_decimal(value: dict, column: str) -> dict:
+    """`value` stored in a DECIMAL(p,s) column: rescaled to s; IlpLineError when QuestDB refuses it."""
+    precision, scale = decimal_type(column)
+    kind, raw = value["type"], value["value"]
+    try:
+        if kind == "decimal":
+            decimal = value
+        elif kind == "integer":
+            decimal = decimal_value(raw, 0)
+        elif kind == "float":
+            decimal = decimal_value(None, 0) if isinstance(raw, str) else text_decimal(repr(raw))
+        elif kind == "string":
+            decimal = text_decimal(raw)
+        else:
+            raise BadValue
+    except BadValue:
+        raise IlpLineError(f"column is {column}: QuestDB refuses {kind} {raw!r} for it") from None
+    sent = {} if kind == "decimal" else {"sent": kind}
+    binary = {"binary": True} if value.get("binary") else {}
+    if decimal["unscaled"] is None:
+        return decimal_value(None, scale) | sent | binary
+    unscaled, have = int(decimal["unscaled"]), decimal["scale"]
+    if have > scale:
+        unscaled, rest = divmod(abs(unscaled), 10 ** (have - scale))
+        unscaled = -unscaled if int(decimal["unscaled"]) < 0 else unscaled
+        if rest:
+            raise IlpLineError(f"column is {column}: {decimal['value']} would lose digits at scale {scale}")
+    else:
+        unscaled *= 10 ** (scale - have)
+    if len(str(abs(unscaled))) > precision:
+        raise IlpLineError(f"column is {column}: {decimal['value']} has more than {precision} digits")
+    return decimal_value(unscaled, scale) | sent | binary
 
 
 def designated_type(stamp: dict | None) -> str:
@@ -87,9 +138,13 @@ class Tables:
     in lower case, `spelling` {table: {column: name as first written}} (the table's own name under
     the key ""). `admit` fits a row to them."""
 
-    def __init__(self) -> None:
+    def __init__(self, schema: dict[str, dict[str, str]] | None = None) -> None:
+        """schema: tables declared ahead of time, {table: {column: TYPE}} (schema.load_schema)."""
         self.columns: dict[str, dict[str, str]] = {}
         self.spelling: dict[str, dict[str, str]] = {}
+        for table, columns in (schema or {}).items():
+            self.columns[table.lower()] = {DESIGNATED: "TIMESTAMP"} | {k.lower(): t for k, t in columns.items()}
+            self.spelling[table.lower()] = {"": table} | {k.lower(): k for k in columns}
 
     def admit(self, row: dict, line: bytes | None = None) -> dict:
         """The row as QuestDB stores it, names spelled as they were first written; IlpLineError when
@@ -114,9 +169,25 @@ class Tables:
                 stamp = stamp or {"value": value["value"], "unit": value["unit"]}
                 continue
             have = types.get(key)
+            made = column_type(value)
+            sent_binary = value.get("binary", False)
             if have is None:
-                types[key], spelled[key] = column_type(value), name
-            elif have != column_type(value):
+                if made is None:
+                    raise IlpLineError(f"column {name!r} does not exist, and QuestDB makes no DECIMAL column "
+                                       "from ILP: create the table first (the stub's --schema)")
+                types[key] = have = made
+                spelled[key] = name
+                if value["type"] == "array" and value["shape"] is None:
+                    raise IlpLineError(f"a NULL array cannot make column {name!r}: QuestDB makes it STRING and "
+                                       "refuses the row")
+            if value["type"] == "timestamp" and value["unit"] is None:
+                raise IlpLineError(f"binary timestamp of column {name!r} has an unknown unit byte")
+            if have.startswith("DECIMAL("):
+                value = to_decimal(value, have)
+            elif value["type"] == "array":
+                if not have.endswith("[]") or (value["shape"] is not None and have != made):
+                    raise IlpLineError(f"column {name!r} is {have}: QuestDB refuses a {made} array for it")
+            elif have != made:
                 to = CONVERSIONS.get((have, value["type"]))
                 if to is None:
                     raise IlpLineError(f"column {name!r} is {have}: QuestDB refuses {value['type']} "
@@ -124,6 +195,8 @@ class Tables:
                 if to == "symbol" and texts is None and line is not None:
                     texts = field_texts(line)
                 value = convert(value, to, have, None if texts is None else texts.get(name))
+                if sent_binary:
+                    value["binary"] = True
             name = spelled[key]
             if value["type"] == "symbol" and "sent" not in value:
                 out_symbols[name] = value["value"]

@@ -227,7 +227,7 @@ def _encode_decimal(column: dict) -> bytes:
     if column["unscaled"] is None:
         return bytes([DECIMAL, scale, 0])
     unscaled = int(column["unscaled"])
-    length = max(1, (unscaled.bit_length() + 8) // 8)  # the fewest bytes with room for the sign
+    length = (unscaled if unscaled >= 0 else ~unscaled).bit_length() // 8 + 1  # the fewest with room for the sign
     if length > DECIMAL_BYTES:
         raise ValueError("a decimal's unscaled value has at most 256 bits")
     return bytes([DECIMAL, scale, length]) + unscaled.to_bytes(length, "big", signed=True)
