@@ -11,8 +11,11 @@ and the others still report:
    when it closes the connection after our end of stream (every row parsed and recorded), QuestDB when
    `select count()` reaches the total; the stub gets a time limit (then it is stopped and its recorded
    rows count);
-4. the warm interop run's wall time (`python -m interop`, skipped with --skip-interop);
-5. where the stub misses a target, the same load again against the stub under pyinstrument
+4. in-process, IlpStream.feed alone, side by side: the rows as text floats, as binary doubles and with a
+   100-double array (feed.py, shapes.py), and the text rows through the parser before the grammar
+   rewrite (read from git) and after it (rewrite.py);
+5. the warm interop run's wall time (`python -m interop`, skipped with --skip-interop);
+6. where the stub misses a target, the same load again against the stub under pyinstrument
    (profiled_stub.py); top functions by self and cumulative time.
 
 Prints the table of figures and ratios and writes it, with every figure, to BUILD/bench/bench.json.
@@ -42,13 +45,14 @@ from ..paths import AUTH_DB, BENCH_TARGETS, DEFAULT_BUILD_DIR, DEFAULT_JWK, REPO
 from ..process import run
 from ..questdb.launcher import QuestDBProcess, pinned
 from ..stubproc import StubProcess
-from . import ceiling, floor, profiling, report
+from . import ceiling, feed, floor, profiling, report, rewrite
 from .loadgen import PROBE_TABLE, RowStream, machine_busy_seconds, process_cpu_seconds, run_handshakes
 from .rows import TABLE, Payload, build_payload
 
 TARGETS = Table({  # targets.toml: stated beside the figures, never asserted
     "handshakes": Key(dict, table=Table({"vs_questdb": Key(float), "vs_openssl_verify": Key(float)})),
     "rows": Key(dict, table=Table({"vs_questdb": Key(float), "per_second": Key(int)})),
+    "ilp": Key(dict, table=Table({"rewrite_after_vs_before": Key(float)})),
 })
 PYINSTRUMENT = "pyinstrument==5.1.3"
 
@@ -72,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": _machine(),
         "git": _git(),
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "targets": targets, "errors": {}, "handshakes": {}, "rows": {}, "openssl": None, "floor": None, "interop": None,
-        "profile": {},
+        "targets": targets, "errors": {}, "handshakes": {}, "rows": {}, "openssl": None, "floor": None, "feed": None,
+        "rewrite": None, "interop": None, "profile": {},
     }
     errors = result["errors"]
     print(f"bench: {result['machine']['cores']} cores; {args.workers} client processes; output in {out}", flush=True)
@@ -90,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     result["handshakes"]["stub"] = _part(errors, "handshakes stub", _stub_handshakes, args, out, jwk)
     result["rows"]["stub"] = _part(errors, "rows stub", _stub_rows, args, out, jwk, payload, args.stub_rows_limit)
     result["floor"] = _part(errors, "floor", _floor, min(args.rows, floor.ROWS))
+    result["feed"] = _part(errors, "feed", _feed, min(args.rows, feed.ROWS))
+    result["rewrite"] = _part(errors, "rewrite", _rewrite, min(args.rows, feed.ROWS))
     if not args.skip_questdb:
         _questdb(args, out, jwk, payload, result)
     result["ratios"] = report.ratios(result, targets)
@@ -325,6 +331,21 @@ def _floor(rows: int) -> dict:
     figures = floor.measure(rows)
     print(f"floor: in-process, the stub's row pipeline {figures['pipeline_rows_per_second']:,} rows/s; building and "
           f"encoding the row event alone {figures['build_encode_rows_per_second']:,} rows/s", flush=True)
+    return figures
+
+
+def _feed(rows: int) -> dict:
+    figures = feed.measure_shapes(rows)
+    rates = ", ".join(f"{name} {f['per_second']:,.0f}" for name, f in figures["shapes"].items())
+    print(f"feed: IlpStream.feed alone, rows/s: {rates}", flush=True)
+    return figures
+
+
+def _rewrite(rows: int) -> dict:
+    figures = rewrite.measure(rows)
+    before, after = figures["parsers"][rewrite.BEFORE], figures["parsers"][rewrite.AFTER]
+    print(f"rewrite: IlpStream.feed text rows/s, before the grammar rewrite ({figures['revision']}) "
+          f"{before['per_second']:,.0f}, after {after['per_second']:,.0f}", flush=True)
     return figures
 
 

@@ -4,6 +4,8 @@ are written by ../report.py."""
 from __future__ import annotations
 
 from ..report import table
+from .rewrite import AFTER, BEFORE
+from .shapes import ARRAY, BINARY_DOUBLES, TEXT_FLOATS
 
 
 def ratios(result: dict, targets: dict) -> list[dict]:
@@ -13,6 +15,9 @@ def ratios(result: dict, targets: dict) -> list[dict]:
     verify = (result.get("openssl") or {}).get("verify_per_second")
     stub_rows, qdb_rows = _rate(rows.get("stub")), _rate(rows.get("questdb"))
     per_second = targets["rows"]["per_second"]
+    shapes = (result.get("feed") or {}).get("shapes") or {}
+    parsers = (result.get("rewrite") or {}).get("parsers") or {}
+    text = _rate(shapes.get(TEXT_FLOATS))
     pairs = [
         ("stub / QuestDB handshakes/s", stub_hs, qdb_hs, targets["handshakes"]["vs_questdb"]),
         ("stub handshakes/s / OpenSSL verify/s (1 core)", stub_hs, verify, targets["handshakes"]["vs_openssl_verify"]),
@@ -25,6 +30,11 @@ def ratios(result: dict, targets: dict) -> list[dict]:
         (f"stub ILP rows/s / {per_second:,} rows/s", stub_rows, per_second, 1.0),
         (f"pure-Python floor rows/s / {per_second:,} rows/s", (result.get("floor") or {}).get(
             "build_encode_rows_per_second"), per_second, None),
+        # IlpStream.feed alone, each pair measured side by side in one run (feed.py)
+        (f"feed rows/s: {BINARY_DOUBLES} / {TEXT_FLOATS}", _rate(shapes.get(BINARY_DOUBLES)), text, None),
+        (f"feed rows/s: {ARRAY} / {TEXT_FLOATS}", _rate(shapes.get(ARRAY)), text, None),
+        ("feed text rows/s: after / before the grammar rewrite", _rate(parsers.get(AFTER)), _rate(parsers.get(BEFORE)),
+         targets["ilp"]["rewrite_after_vs_before"]),
     ]
     out = []
     for name, top, bottom, target in pairs:
@@ -93,6 +103,7 @@ def render(result: dict) -> str:
                      f"{fl['pipeline_rows_per_second']:,} rows/s ({fl['pipeline_us_per_row']} us/row); building and "
                      f"encoding the row event alone, no parsing (the floor of any pure-Python stub) "
                      f"{fl['build_encode_rows_per_second']:,} rows/s ({fl['build_encode_us_per_row']} us/row)")
+    lines += _feed_lines(result)
     lines.append("(whole machine: every process and the kernel's loopback TCP work; \"other\" is what neither the "
                  "load generator nor the server used)")
     interop = result.get("interop")
@@ -116,6 +127,23 @@ def render(result: dict) -> str:
         lines.append("")
         lines += [f"FAILED {line}" for line in failures] + [f"problem {line}" for line in problems]
     return "\n".join(lines)
+
+
+def _feed_lines(result: dict) -> list[str]:
+    lines = []
+    fd, rw = result.get("feed"), result.get("rewrite")
+    if fd:
+        rates = "; ".join(f"{name} {f['per_second']:,.0f} ({f['bytes_per_row']:,} bytes/row, {f['us_per_row']} us/row)"
+                          for name, f in fd["shapes"].items())
+        lines.append(f"ILP rows through IlpStream.feed alone, in-process, {fd['rows']:,} rows, best of {fd['repeats']} "
+                     f"rounds side by side, rows/s: {rates}")
+    if rw:
+        before, after = rw["parsers"][BEFORE], rw["parsers"][AFTER]
+        lines.append(f"text rows through IlpStream.feed, the same {rw['rows']:,} rows, best of {rw['repeats']} rounds "
+                     f"side by side: the parser before the grammar rewrite ({rw['source']}, from git) "
+                     f"{before['per_second']:,.0f} rows/s ({before['us_per_row']} us/row), after it (server_stub.ilp) "
+                     f"{after['per_second']:,.0f} rows/s ({after['us_per_row']} us/row)")
+    return lines
 
 
 def _parts(result: dict):

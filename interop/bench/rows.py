@@ -52,8 +52,13 @@ def build_payload(rows: int, table: str = TABLE, rows_per_chunk: int = ROWS_PER_
     first = prefix + str(base).encode()
     if parse_line(first) != expected:  # the renamed text still parses to the fixture's values
         raise ValueError(f"the renamed {ROW_ID!r} row does not parse to the fixture's values: {first[:120]!r}")
+    return Payload(rows, stamped_chunks(prefix, base, rows, rows_per_chunk), len(first) + 1, base, expected)
+
+
+def stamped_chunks(prefix: bytes, base: int, rows: int, rows_per_chunk: int = ROWS_PER_CHUNK) -> list[bytes]:
+    """`rows` lines, each `prefix` then its timestamp base + i * STEP_NS and \n, in writes of rows_per_chunk."""
     chunks = []
     for begin in range(0, rows, rows_per_chunk):
         stamps = range(base + begin * STEP_NS, base + min(rows, begin + rows_per_chunk) * STEP_NS, STEP_NS)
         chunks.append(b"".join([prefix + b"%d\n" % ts for ts in stamps]))
-    return Payload(rows, chunks, len(first) + 1, base, expected)
+    return chunks
