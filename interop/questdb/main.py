@@ -13,13 +13,13 @@ from pathlib import Path
 from ..build import build_for
 from ..cases import load_cases
 from ..datafile import DataFileError
-from ..paths import AUTH_DB, DEFAULT_BUILD_DIR, private_key_copies
+from ..paths import AUTH_DB, DEFAULT_BUILD_DIR, SCHEMA, private_key_copies
 from ..registry import select_run
 from ..report import markdown_table, summary_line, table, write_markdown
 from .launcher import QuestDBError, QuestDBProcess
-from .parity import ALLOWED_CONVERSIONS, cases_parity, example_parity
+from .parity import ALLOWED_CONVERSIONS, cases_parity, create_declared_tables, example_parity
 
-HEADER = ["kind", "name", "stub", "QuestDB", "agree"]
+HEADER = ["kind", "name", "stub", "QuestDB", "values read back", "agree"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,24 +45,29 @@ def main(argv: list[str] | None = None) -> int:
             print(f"questdb: build of {name} failed:\n{built.failure}", file=sys.stderr)
             return 1
 
-    results = []
+    results, declared = [], {}
     try:
         with QuestDBProcess(AUTH_DB, out / "log") as questdb:
             print(f"questdb: QuestDB {questdb.version} up in {questdb.startup_seconds:.1f} s "
                   f"(ILP {questdb.ilp_port}, HTTP {questdb.http_port})", flush=True)
             if cases:
                 results += cases_parity(cases, keys, AUTH_DB, out, questdb)
+            if clients:  # the stub starts with them too (--schema): decimals need their columns beforehand
+                declared = create_declared_tables(questdb)
+                print(f"questdb: created {', '.join(declared)} ({SCHEMA.name})", flush=True)
             for client in clients:
                 n = args.defect_connections if client.expect == "defective" else args.connections
                 print(f"questdb: {client.id} ({n} connections) ...", flush=True)
-                results.append(example_parity(client, n, keys, AUTH_DB, args.build_dir.resolve(), out, questdb))
+                results.append(example_parity(client, n, keys, AUTH_DB, args.build_dir.resolve(), out, questdb,
+                                              declared))
             version = questdb.version
     except QuestDBError as error:
         print(f"questdb: {error}", file=sys.stderr)
         print(summary_line("questdb", 0, 1))
         return 1
 
-    rows = [[r.kind, r.name, _side(r.stub), _side(r.questdb), "yes" if r.agree else "NO"] for r in results]
+    rows = [[r.kind, r.name, _side(r.stub), _side(r.questdb), _values(r), "yes" if r.agree else "NO"]
+            for r in results]
     seconds = time.perf_counter() - started
     print()
     print(table(HEADER, rows))
@@ -71,15 +76,32 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {r.name}: {problem}")
     summary = f"QuestDB {version}, {len(results)} comparisons in {seconds:.0f} s"
     problems = [f"- {r.name}: {p}" for r in results for p in r.problems]
+    created = [f"- {t}: " + ", ".join(f"{c} {kind}" for c, kind in columns.items()) for t, columns in declared.items()]
     write_markdown(out / "parity.md", "Stub and QuestDB side by side", summary, [
         markdown_table(HEADER, rows), "Conversions allowed when rows are read back from QuestDB:",
-        "\n".join(f"- {c}" for c in ALLOWED_CONVERSIONS), *(["\n".join(problems)] if problems else [])])
+        "\n".join(f"- {c}" for c in ALLOWED_CONVERSIONS),
+        *([(f"Tables created in both servers before the examples ({SCHEMA.name}; the designated timestamp "
+           "`timestamp` besides):"), "\n".join(created)] if created else []),
+        *(["\n".join(problems)] if problems else [])])
     (out / "parity.json").write_text(json.dumps({"questdb": version, "seconds": round(seconds, 1),
+                                                 "declared_tables": declared,
                                                  "results": [asdict(r) for r in results]}, indent=1))
     agree = sum(r.agree for r in results)
     print(f"\n{summary}; logs and parity.md in {out}")
     print(summary_line("questdb", agree, len(results) - agree))
     return 0 if agree == len(results) else 1
+
+
+def _values(result) -> str:
+    """"31 equal: 3 array, 2 decimal, ..." (the values of the first stored row of each table), or how many differ."""
+    if result.kind != "example":
+        return "-"
+    total = sum(result.values.values())
+    if not total:
+        return "not read (no row stored)"
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(result.values.items()))
+    verdict = f"{len(result.problems)} of {total} differ" if result.problems else f"{total} equal"
+    return f"{verdict}: {kinds}"
 
 
 def _side(side) -> str:

@@ -3,22 +3,31 @@
 QuestDB gives no verdict on the wire, so one is derived: a rejected connection is closed by the
 server and its rows never appear; an accepted one's rows appear in the table (read back over HTTP
 /exec). For every case the stub's verdict (from its events) and QuestDB's must agree: accepted or
-not, whether the server closes the connection, and how many rows arrive.
+not, whether the server closes the connection, and how many rows arrive. For every example, the
+values QuestDB stored must also be the fixture's, typed value by typed value (compare_values), with
+only the conversions of ALLOWED_CONVERSIONS.
+
+Both servers start with the tables of interop/schema.toml: the stub by `--schema`, QuestDB by
+create_declared_tables (once per server process; QuestDB never makes a DECIMAL column from ILP).
 """
 
 from __future__ import annotations
 
 import re
 import socket
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from server_stub.keys import load_jwk
 from server_stub.records import by_connection, by_peer
+from server_stub.schema import create_sql, decimal_type, load_schema
 
-from ..fixture import expected_for
+from ..fixture import _same_value, decimal_text, expected_for
 from ..judge import judge_client
+from ..paths import SCHEMA
 from ..refsigner import run_case
 from ..run_example import run_example
 from ..stubproc import StubProcess
@@ -43,6 +52,7 @@ class Parity:
     stub: Side
     questdb: Side
     problems: list[str] = field(default_factory=list)  # value differences found in QuestDB's tables
+    values: dict[str, int] = field(default_factory=dict)  # values read back from QuestDB and compared, by type
 
     @property
     def agree(self) -> bool:
@@ -97,19 +107,35 @@ def _play(host: str, port: int, keys: dict, case: dict):
 
 # --- the examples ------------------------------------------------------------------------------------
 
+def create_declared_tables(questdb: QuestDBProcess, schema: Path = SCHEMA) -> dict[str, dict[str, str]]:
+    """CREATE TABLE in QuestDB for every table of the schema file, as the stub's `--schema` declares them;
+    once per server process, before the examples. Returns {table: {column: TYPE}}."""
+    tables = load_schema(schema)
+    for table, columns in tables.items():
+        questdb.query(create_sql(table, columns))
+    return tables
+
+
 def example_parity(client, connections: int, keys: dict, auth: Path, build_dir: Path, out: Path,
-                   questdb: QuestDBProcess) -> Parity:
+                   questdb: QuestDBProcess, declared: Collection[str] = ()) -> Parity:
+    """One example against the stub, then against QuestDB. `declared`: the tables create_declared_tables
+    made, emptied before the run (TRUNCATE keeps their columns); every other table of the fixture is dropped."""
     expected = expected_for(client)
     with StubProcess(auth, out / "events" / f"parity-{client.id}.jsonl") as stub:
         stub_run = run_example(client, build_dir, stub.host, stub.port, keys[client.key], connections,
                                timeout=60 + 0.1 * connections)
-    judged = judge_client(client, connections, stub_run, stub.events(), expected)
-    stub_side = Side(judged.accepted, rows=judged.accepted * len(expected),
-                     detail=f"{judged.accepted}/{judged.handshakes} accepted")
+    events = stub.events()
+    judged = judge_client(client, connections, stub_run, events, expected)
+    # The rows the stub recorded on the connections it accepted (a row it refuses is not one).
+    stub_rows = sum(len(seen.rows) for seen in by_connection(events).values() if (seen.auth or {}).get("accepted"))
+    stub_side = Side(judged.accepted, rows=stub_rows,
+                     detail=f"{judged.accepted}/{judged.handshakes} accepted, {judged.rows_intact} with rows intact")
 
     tables = sorted({row["table"] for row in expected})
     for table in tables:
-        questdb.query("drop table if exists '{}'".format(table.replace("'", "''")))
+        quoted = "'{}'".format(table.replace("'", "''"))
+        # A WAL table applies its TRUNCATE in order with the rows after it: no wait needed here.
+        questdb.query(f"truncate table {quoted}" if table in declared else f"drop table if exists {quoted}")
     q_run = run_example(client, build_dir, questdb.host, questdb.ilp_port, keys[client.key], connections,
                         timeout=60 + 0.1 * connections)
     counts = questdb.wait_for_counts(tables)
@@ -117,50 +143,92 @@ def example_parity(client, connections: int, keys: dict, auth: Path, build_dir: 
     accepted = min(counts[t] // per_connection[t] for t in tables)
     questdb_side = Side(accepted, rows=sum(counts.values()),
                         detail=f"{accepted}/{connections} accepted, example exit {q_run.exit_code}")
-    problems = [] if not accepted else _compare_values(questdb, expected)
+    problems, values = compare_values(questdb, expected) if accepted else ([], Counter())
     if client.expect == "defective":
         # Which handshakes fail is chance: agreement means both servers caught the defect.
         stub_side.accepted = "defect seen" if judged.accepted < connections else "no defect"
         questdb_side.accepted = "defect seen" if accepted < connections else "no defect"
         stub_side.rows = questdb_side.rows = 0
-    return Parity("example", client.id, stub_side, questdb_side, problems)
+    return Parity("example", client.id, stub_side, questdb_side, problems, dict(values))
 
 
 # How QuestDB stores what ILP sends, and therefore what reading it back may differ in. Every other
-# value must come back exactly (symbols, strings, booleans, integers, finite doubles).
+# value must come back exactly, of the same JSON type (symbols, strings, booleans, integers, finite
+# doubles, text or binary, and the finite elements of arrays).
 ALLOWED_CONVERSIONS = [
     "timestamps (designated and columns) are stored in microseconds: a nanosecond value comes back truncated",
     "a row without a designated timestamp gets the server's clock",
     "-9223372036854775808 is QuestDB's NULL for LONG: it comes back null",
-    "NaN, Infinity and -Infinity are NULL for DOUBLE: they come back null",
+    "NaN, Infinity and -Infinity are NULL for DOUBLE (text or binary): they come back null",
+    ("a DOUBLE array comes back as nested lists (column type ARRAY, its dim and elemType DOUBLE), its NaN, "
+     "Infinity and -Infinity elements as null, an empty one of any shape as [], a NULL one as null"),
+    ("a decimal comes back as its exact text at the scale of its declared DECIMAL(p,s) column (schema.toml): "
+     "-123.45 into DECIMAL(18,4) is \"-123.4500\"; a NULL decimal as null"),
 ]
 
+# The column type QuestDB must report for a value of each fixture type, besides arrays and decimals
+# (_type_problem); the other types are not checked.
+_STORED_TYPES = {"float": "DOUBLE"}
 
-def _compare_values(questdb: QuestDBProcess, expected: list[dict]) -> list[str]:
-    """The first stored row of each table against the fixture row, allowing ALLOWED_CONVERSIONS."""
-    problems = []
+
+def compare_values(questdb, expected: list[dict]) -> tuple[list[str], Counter]:
+    """The first stored row of each table against the fixture row, allowing ALLOWED_CONVERSIONS: (the
+    differences, the number of values compared by type). `questdb` needs only `query`."""
+    problems, compared = [], Counter()
     for want in expected:
         table = want["table"].replace("'", "''")
         answer = questdb.query(f"select * from '{table}' limit 1")
         if not answer["dataset"]:
             problems.append(f"{want['table']}: no row stored")
             continue
-        got = dict(zip((c["name"] for c in answer["columns"]), answer["dataset"][0], strict=True))
+        types = {c["name"]: c for c in answer["columns"]}
+        got = dict(zip(types, answer["dataset"][0], strict=True))
         for name, value in want["symbols"].items():
+            compared["symbol"] += 1
             if got.get(name) != value:
                 problems.append(f"{want['table']}.{name}: {got.get(name)!r}, sent symbol {value!r}")
         for name, column in want["columns"].items():
-            stored, sent = got.get(name), _as_stored(column)
-            if stored != sent:
-                problems.append(f"{want['table']}.{name}: {stored!r}, sent {column['type']} {column['value']!r}")
+            compared[column["type"]] += 1
+            if name not in got:
+                problems.append(f"{want['table']}.{name}: no such column, sent {column['type']} {column['value']!r}")
+                continue
+            wrong_type = _type_problem(column, types[name])
+            stored, sent = got[name], _as_stored(column, types[name].get("type"))
+            if wrong_type:
+                problems.append(f"{want['table']}.{name}: {wrong_type}")
+            elif not _same_value(stored, sent):
+                problems.append(f"{want['table']}.{name}: {stored!r}, sent {column['type']} {column['value']!r}"
+                                + (f" (stored as {sent!r})" if sent != column["value"] else ""))
         if want["timestamp"] is not None:
+            compared["designated timestamp"] += 1
             sent = _micros(want["timestamp"]["value"], want["timestamp"]["unit"])
             if _parse_time(got.get("timestamp")) != sent:
                 problems.append(f"{want['table']}.timestamp: {got.get('timestamp')!r}, sent {want['timestamp']}")
-    return problems
+    return problems, compared
 
 
-def _as_stored(column: dict):
+def _type_problem(column: dict, info: dict) -> str | None:
+    """Why QuestDB's column (`info`: /exec's name, type, and for arrays dim and elemType) cannot hold the
+    fixture's value as sent; None when it can."""
+    kind, stored = column["type"], info.get("type")
+    if kind == "decimal":
+        return None if decimal_type(stored or "") else f"column type {stored}, sent decimal {column['value']!r}"
+    if kind == "array":
+        want = {"type": "ARRAY", "elemType": column["element"].upper()}
+        if column["shape"] is not None:
+            want["dim"] = len(column["shape"])
+        if any(info.get(k) != v for k, v in want.items()):
+            seen = {k: info.get(k) for k in want}
+            return f"column {seen}, sent an array of {column['element']} with shape {column['shape']}"
+        return None
+    if kind in _STORED_TYPES and stored != _STORED_TYPES[kind]:
+        return f"column type {stored}, sent {kind} {column['value']!r}"
+    return None
+
+
+def _as_stored(column: dict, stored_type: str | None = None):
+    """The value /exec returns for a fixture value; `stored_type` is QuestDB's column type (a decimal's
+    scale is its column's)."""
     kind, value = column["type"], column["value"]
     if kind == "integer" and value == -(2**63):
         return None
@@ -168,7 +236,29 @@ def _as_stored(column: dict):
         return None
     if kind == "timestamp":
         return _iso(_micros(value, column["unit"]))
+    if kind == "array":
+        return _stored_elements(value)
+    if kind == "decimal" and column["unscaled"] is not None:
+        declared = decimal_type(stored_type or "")
+        unscaled = None if declared is None else _rescaled(int(column["unscaled"]), column["scale"], declared[1])
+        # No exact value at the column's scale: QuestDB refuses such a row, so any stored one differs.
+        return value if unscaled is None else decimal_text(unscaled, declared[1])
     return value
+
+
+def _rescaled(unscaled: int, scale: int, to: int) -> int | None:
+    """unscaled * 10^-scale as an unscaled value at scale `to`; None when that would lose digits."""
+    if to >= scale:
+        return unscaled * 10 ** (to - scale)
+    quotient, rest = divmod(abs(unscaled), 10 ** (scale - to))
+    return None if rest else (-quotient if unscaled < 0 else quotient)
+
+
+def _stored_elements(value):
+    """An array's nested values with the non-finite elements ("NaN", "Infinity", "-Infinity") as null."""
+    if isinstance(value, list):
+        return [_stored_elements(v) for v in value]
+    return None if isinstance(value, str) else value
 
 
 def _micros(value: int, unit: str) -> int:
