@@ -1,9 +1,11 @@
 """Splitting the byte stream of one connection into lines, and the lines into rows.
 
 A line ends at the first LF or CR that is not inside a string or a binary value (grammar.py). Most
-lines hold neither a double quote nor "==", and end at their first LF or CR; the others are walked
-by _Walker, which follows the grammar's sections just far enough to know where strings and binary
-values are, and skips a binary value by its declared length.
+lines end at their first LF (one that no backslash escapes, in a line without "=="); the others
+are measured by one regex pass (grammar.LINE_EXTENT), and where that cannot decide (a binary value,
+an incomplete line), walked by _Walker, which follows the grammar's sections just far enough to know
+where strings and binary values are, skips a binary value by its declared length, and keeps its
+place between feeds.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from .parse import parse_line
 
 _LF, _CR, _BACKSLASH, _QUOTE, _SPACE, _EQUALS, _COMMA = b"\n\r\\\" =,"
 _BINARY_MARK = b"=="
+_LINE_END_BYTES = b"\n\r"
+_LINE_EXTENT_RE = grammar.bytes_pattern(grammar.LINE_EXTENT)
 
 # The walker's states: where in a line it is.
 _HEAD, _FIELD_NAME, _VALUE_START, _VALUE, _STRING, _BINARY, _TAIL = range(7)
@@ -77,22 +81,24 @@ class IlpStream:
         buffer += data
         rows: list[dict] = []
         start = 0
-        while True:
+        for end in _line_end_positions(buffer, self._search_from):
+            if end < start:
+                continue  # inside a line that has already ended
             try:
-                end = self._line_end(buffer, start)
+                line_end = self._line_end(buffer, start, end)
             except IlpLineError as exc:
                 return rows, self._walk_error(buffer, start, exc)
-            if end is None:
-                break
-            line = buffer[start:end]
-            start = self._search_from = end + 1
+            if line_end is None:
+                break  # the walker reached the end of the buffer: the line is not complete
+            line = buffer[start:line_end]
+            start = line_end + 1
             self._walker = None
             if line:
                 error = self._parse_into(line, rows)
                 if error is not None:
                     return rows, error
         del buffer[:start]
-        self._search_from -= start
+        self._search_from = len(buffer)
         if len(buffer) > self.max_line_bytes:
             # Fail now rather than wait for a line end: the buffer stays bounded. A binary value refused
             # by its header before the limit is the first error, whether or not a line end came.
@@ -111,16 +117,20 @@ class IlpStream:
             return self._stop(buffer[start:], self._too_long(), deviation="line_limit")
         return self._stop(buffer[start:start + exc.offset + 1], str(exc), deviation=exc.deviation)
 
-    def _line_end(self, buffer: bytearray, start: int) -> int | None:
-        """Where the line that begins at start ends (its LF or CR), or None if it is not complete."""
+    def _line_end(self, buffer: bytearray, start: int, end: int) -> int | None:
+        """Where the line that begins at start ends, given the LF or CR at end (the first one not yet
+        ruled out): end, a later line end, or None when that is still to come."""
         if self._walker is None:
-            lf, cr = buffer.find(b"\n", self._search_from), buffer.find(b"\r", self._search_from)
-            end = lf if cr < 0 or 0 <= lf < cr else cr
-            if end < 0:
-                self._search_from = len(buffer)
-                return None
-            if buffer.find(b'"', start, end) < 0 and buffer.find(_BINARY_MARK, start, end) < 0:
-                return end  # no string and no binary value: the first LF or CR ends it
+            # An unescaped LF ends the line even inside a string (as an error); only a binary value
+            # can hold one. This is the common line, decided by one search.
+            if buffer[end] == _LF and (end == start or buffer[end - 1] != _BACKSLASH) \
+                    and buffer.find(_BINARY_MARK, start, end) < 0:
+                return end
+            stop = _LINE_EXTENT_RE.match(buffer, start).end()  # the whole text line in one pass, in C
+            if stop < len(buffer) and buffer[stop] in _LINE_END_BYTES:
+                return stop
+            if stop + 1 < len(buffer) and buffer[stop] == _BACKSLASH and buffer[stop + 1] in _LINE_END_BYTES:
+                return stop + 1
             self._walker = _Walker(self.max_line_bytes)
         return self._walker.advance(buffer, start)
 
@@ -149,6 +159,20 @@ class IlpStream:
         self._walker = None
         error = {"line": self._lines_seen, "error": message, "text": text}
         return error | {"deviation": deviation} if deviation else error
+
+
+def _line_end_positions(buffer: bytearray, pos: int):
+    """Yield the position of every LF and CR byte from pos on, in order; each byte is searched once,
+    so a buffer with many lines stays linear."""
+    next_lf = buffer.find(b"\n", pos)
+    next_cr = buffer.find(b"\r", pos)
+    while next_lf >= 0 or next_cr >= 0:
+        if next_cr < 0 or 0 <= next_lf < next_cr:
+            yield next_lf
+            next_lf = buffer.find(b"\n", next_lf + 1)
+        else:
+            yield next_cr
+            next_cr = buffer.find(b"\r", next_cr + 1)
 
 
 class _Walker:
