@@ -29,6 +29,7 @@ import operator
 from typing import NoReturn
 
 from . import binary, grammar, values
+from .values import UNIT_BY_SUFFIX, decimal_float, field_value, int64_of_digits
 from .errors import BadValue, IlpLineError
 
 _LINE_RE = grammar.text_pattern(grammar.LINE)
@@ -49,6 +50,11 @@ def parse_line(line: bytes) -> dict:
     """
     if _BINARY_MARK in line:  # perhaps a binary value: scan the bytes, one character each
         return _Scanner(line).row()
+    return parse_text(line)
+
+
+def parse_text(line: bytes) -> dict:
+    """parse_line for a line known to hold no "==", so no binary value."""
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -100,20 +106,20 @@ def match_line(text: str) -> dict | None:
             if quoted:
                 column = {"type": "string", "value": _unescape(quoted[1:])}
             elif integer:
-                column = {"type": "integer", "value": values.int64_of_digits(integer, "integer")}
+                column = {"type": "integer", "value": int64_of_digits(integer, "integer")}
             elif number:
-                column = {"type": "float", "value": values.decimal_float(number)}
+                column = {"type": "float", "value": decimal_float(number)}
             elif stamp:
-                column = {"type": "timestamp", "value": values.int64_of_digits(stamp, "timestamp"),
-                          "unit": values.UNIT_BY_SUFFIX[unit]}
+                column = {"type": "timestamp", "value": int64_of_digits(stamp, "timestamp"),
+                          "unit": UNIT_BY_SUFFIX[unit]}
             else:
-                column = values.field_value(other)
+                column = field_value(other)
             columns.setdefault(key, column)  # a name given twice keeps its first value
         stamp, unit = line.group(4, 5)
         timestamp = None
         if stamp is not None:
-            timestamp = {"value": values.int64_of_digits(stamp, "timestamp"),
-                         "unit": values.UNIT_BY_SUFFIX.get(unit, "ns")}
+            timestamp = {"value": int64_of_digits(stamp, "timestamp"),
+                         "unit": UNIT_BY_SUFFIX.get(unit, "ns")}
             if unit == "n":
                 timestamp["suffix"] = "n"
     except BadValue:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from . import binary, grammar
 from .errors import IlpLineError
-from .parse import parse_line
+from .parse import parse_line, parse_text
 
 _LF, _CR, _BACKSLASH, _QUOTE, _SPACE, _EQUALS, _COMMA = b"\n\r\\\" =,"
 _BINARY_MARK = b"=="
@@ -84,17 +84,24 @@ class IlpStream:
         for end in _line_end_positions(buffer, self._search_from):
             if end < start:
                 continue  # inside a line that has already ended
-            try:
-                line_end = self._line_end(buffer, start, end)
-            except IlpLineError as exc:
-                return rows, self._walk_error(buffer, start, exc)
-            if line_end is None:
-                break  # the walker reached the end of the buffer: the line is not complete
+            # An unescaped LF ends the line even inside a string (as an error); only a binary value
+            # can hold one. This is the common line, decided by one search.
+            text = self._walker is None and buffer[end] == _LF and (end == start or buffer[end - 1] != _BACKSLASH) \
+                and buffer.find(_BINARY_MARK, start, end) < 0
+            if text:
+                line_end = end
+            else:
+                try:
+                    line_end = self._line_end(buffer, start, end)
+                except IlpLineError as exc:
+                    return rows, self._walk_error(buffer, start, exc)
+                if line_end is None:
+                    break  # the walker reached the end of the buffer: the line is not complete
             line = buffer[start:line_end]
             start = line_end + 1
             self._walker = None
             if line:
-                error = self._parse_into(line, rows)
+                error = self._parse_into(line, rows, parse_text if text else parse_line)
                 if error is not None:
                     return rows, error
         del buffer[:start]
@@ -119,13 +126,8 @@ class IlpStream:
 
     def _line_end(self, buffer: bytearray, start: int, end: int) -> int | None:
         """Where the line that begins at start ends, given the LF or CR at end (the first one not yet
-        ruled out): end, a later line end, or None when that is still to come."""
+        ruled out) that does not end it plainly: end, a later line end, or None when that is still to come."""
         if self._walker is None:
-            # An unescaped LF ends the line even inside a string (as an error); only a binary value
-            # can hold one. This is the common line, decided by one search.
-            if buffer[end] == _LF and (end == start or buffer[end - 1] != _BACKSLASH) \
-                    and buffer.find(_BINARY_MARK, start, end) < 0:
-                return end
             stop = _LINE_EXTENT_RE.match(buffer, start).end()  # the whole text line in one pass, in C
             if stop < len(buffer) and buffer[stop] in _LINE_END_BYTES:
                 return stop
@@ -134,12 +136,12 @@ class IlpStream:
             self._walker = _Walker(self.max_line_bytes)
         return self._walker.advance(buffer, start)
 
-    def _parse_into(self, line: bytearray, rows: list[dict]) -> dict | None:
+    def _parse_into(self, line: bytearray, rows: list[dict], parse=parse_line) -> dict | None:
         self._lines_seen += 1
         if len(line) > self.max_line_bytes:
             return self._stop(line, self._too_long(), deviation="line_limit")
         try:
-            row = parse_line(line)
+            row = parse(line)
             if self._check_row is not None:
                 row = self._check_row(row, line) or row
             rows.append(row)
