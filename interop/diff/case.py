@@ -43,6 +43,9 @@ class Case:
     kind: str  # "handshake" or "ilp"
     scripts: tuple[Script, ...]  # the connections, played one after the other
     lines: tuple[bytes, ...] = field(default=())  # ilp: the lines under test, for reports and minimising
+    # tables both servers get before the case is played, {table: {column: TYPE}} (server_stub.schema):
+    # DECIMAL columns, which QuestDB never makes from ILP
+    schema: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def table(self) -> str:
@@ -50,14 +53,15 @@ class Case:
         return f"c{self.id}"
 
     def as_json(self) -> dict:
-        return {"id": self.id, "class": self.cls, "mutation": self.mutation, "kind": self.kind,
+        data = {"id": self.id, "class": self.cls, "mutation": self.mutation, "kind": self.kind,
                 "scripts": [s.as_json() for s in self.scripts], "lines": [_bytes_json(b) for b in self.lines]}
+        return data | ({"schema": self.schema} if self.schema else {})
 
     @classmethod
     def from_json(cls, data: dict) -> Case:
         return cls(data["id"], data["class"], data["mutation"], data["kind"],
                    tuple(Script.from_json(s) for s in data["scripts"]),
-                   tuple(_json_bytes(b) for b in data["lines"]))
+                   tuple(_json_bytes(b) for b in data["lines"]), data.get("schema", {}))
 
 
 def probe(case_id: int) -> bytes:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from server_stub.client import Key
 from server_stub.records import by_connection
+from server_stub.schema import create_sql
 
 from server_stub import run_stub
 
@@ -127,6 +128,8 @@ class Servers:
     def on_questdb(self, cases: list[Case]) -> dict[int, dict]:
         self._check_alive()
         try:
+            for table, columns in declared(cases).items():
+                self.questdb.query(create_sql(table, columns))
             seen = play_cases(cases, self.questdb.host, self.questdb.ilp_port, self.key, self.workers)
             settle(self.questdb)
             outcomes = questdb_outcomes(self.questdb, cases, seen, self.started_us)
@@ -143,6 +146,8 @@ class Servers:
         return outcomes
 
     def on_stub(self, cases: list[Case]) -> dict[int, dict]:
+        for table, columns in declared(cases).items():
+            self._stub.tables.declare(table, columns)
         seen = play_cases(cases, self._stub.host, self._stub.port, self.key, self.workers, self.watch)
         return stub_outcomes(by_connection(self._stub.log.snapshot()), cases, seen)
 
@@ -207,6 +212,11 @@ class Servers:
                                + self.questdb.log_text()[-4000:])
 
 
+def declared(cases: list[Case]) -> dict[str, dict[str, str]]:
+    """The tables the cases declare, to be made on a server before they are played."""
+    return {table: columns for case in cases for table, columns in case.schema.items()}
+
+
 def renumber(case: Case, new_id: int, lines: tuple[bytes, ...] | None = None) -> Case:
     """The same case with its table and probe renamed to a new id; `lines` (ILP cases with one
     connection) replaces the lines under test."""
@@ -216,10 +226,23 @@ def renumber(case: Case, new_id: int, lines: tuple[bytes, ...] | None = None) ->
     def rename(data: bytes) -> bytes:
         return name.sub(new, data)
 
-    scripts = tuple(replace(s, pipelined=rename(s.pipelined), after=tuple(rename(a) for a in s.after))
-                    for s in case.scripts)
+    def rename_writes(writes: tuple[bytes, ...]) -> tuple[bytes, ...]:
+        """The writes renamed as one stream, cut where they were (a name cut in two moves the cut past it)."""
+        data = b"".join(writes)
+        spans = [m.span() for m in name.finditer(data)]
+        shift, cuts, at = len(new) - len(b"c%d" % case.id), [], 0
+        for write in writes[:-1]:
+            at += len(write)
+            cut = next((end for start, end in spans if start < at < end), at)
+            cuts.append(cut + shift * sum(1 for _, end in spans if end <= cut))
+        renamed = rename(data)
+        pieces = [renamed[a:b] for a, b in zip([0, *cuts], [*cuts, len(renamed)])]
+        return tuple(p for p in pieces if p)
+
+    scripts = tuple(replace(s, pipelined=rename(s.pipelined), after=rename_writes(s.after)) for s in case.scripts)
     kept = tuple(rename(line) for line in case.lines)
     if lines is not None:
         kept = tuple(rename(line) for line in lines)
         scripts = (*scripts[:-1], Script(after=(b"".join(kept), scripts[-1].after[-1])))
-    return replace(case, id=new_id, scripts=scripts, lines=kept)
+    schema = {name.sub(new, table.encode()).decode(): columns for table, columns in case.schema.items()}
+    return replace(case, id=new_id, scripts=scripts, lines=kept, schema=schema)

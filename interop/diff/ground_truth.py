@@ -26,7 +26,7 @@ from .generators import generate
 PATH = Path(__file__).with_name("ground_truth.jsonl")
 RECORD_SEED = 1
 RECORD_HANDSHAKES = 1500
-RECORD_ILP = 1500
+RECORD_ILP = 2700
 HEADER = Table({"seed": Key(int), "handshakes": Key(int), "ilp": Key(int), "questdb": Key(str), "command": Key(str),
                 "recipes": Key(str)})
 CASE = Table({"id": Key(int), "class": Key(str), "mutation": Key(str), "case": Key(str), "questdb": Key(dict)},

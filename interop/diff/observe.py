@@ -126,7 +126,7 @@ def stub_outcomes(connections: dict, cases: list[Case], seen: dict[int, list[See
                 if row["table"] == PROBE_TABLE:
                     alive += row["symbols"].get("probe") == f"c{case.id}"
                 else:
-                    _store(tables, row)
+                    _store(tables, row, case.schema)
             conns.append(predicted)
         out[case.id] = {"conns": conns, "alive": alive,
                         "tables": {name: {"schema": t["schema"], "rows": _sorted(t["rows"])}
@@ -136,16 +136,22 @@ def stub_outcomes(connections: dict, cases: list[Case], seen: dict[int, list[See
     return out
 
 
-def _store(tables: dict, row: dict) -> None:
-    """A row event in QuestDB's terms: each column typed as its first value made it, each value as
-    /exec gives it back."""
-    table = tables.setdefault(row["table"].lower(), {"schema": {}, "rows": []})
+def _store(tables: dict, row: dict, declared: dict | None = None) -> None:
+    """A row event in QuestDB's terms: each column typed as the case declared it or as its first value
+    made it (an array column as /exec names it, ARRAY), each value as /exec gives it back."""
+    table = tables.get(row["table"].lower())
+    if table is None:
+        columns = next((c for name, c in (declared or {}).items() if name.lower() == row["table"].lower()), {})
+        table = tables[row["table"].lower()] = {"schema": dict(columns), "rows": []}
+        if columns:
+            table["schema"]["timestamp"] = "TIMESTAMP"
     schema, stored = table["schema"], {}
     for name, value in row["symbols"].items():
         schema.setdefault(name, "SYMBOL")
         stored[name] = _compact(value)
     for name, column in row["columns"].items():
-        kind = schema.setdefault(name, column_type(column))
+        made = column_type(column)
+        kind = schema.setdefault(name, "ARRAY" if made and made.endswith("[]") else made)
         value = _as_stored(column, kind)
         if value is not None:
             stored[name] = _compact(value)
@@ -162,8 +168,15 @@ def _as_stored(column: dict, kind: str):
     if column["type"] == "float" and isinstance(value, str):
         return None
     if column["type"] == "timestamp":
-        return _ticks(value, column["unit"], kind)
+        return None if value == -(2**63) else _ticks(value, column["unit"], kind)  # the minimum is NULL
+    if column["type"] == "array" and value is not None:
+        return _stored_elements(value)
     return value
+
+
+def _stored_elements(value):
+    """An array's elements as /exec gives them: non-finite ones as NULL."""
+    return [_stored_elements(v) for v in value] if isinstance(value, list) else (None if isinstance(value, str) else value)
 
 
 def _ticks(value: int, unit: str, kind: str) -> int:

@@ -36,6 +36,8 @@ class RunningStub:
             self.log = EventLog(keep_in_memory=True)
         self._loop = new_event_loop(loop)
         self._server = StubServer(self.keys, self.log, self.config)
+        # The server's tables (tables.Tables): `declare` one before rows for it arrive, as CREATE TABLE would.
+        self.tables = self._server.tables
         self._thread = threading.Thread(target=self._loop.run_forever, name="server-stub", daemon=True)
         self.host: str | None = None
         self.port: int | None = None

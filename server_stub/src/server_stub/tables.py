@@ -30,6 +30,9 @@ The row returned is the row as QuestDB stores it: a converted value keeps the ty
 
 from __future__ import annotations
 
+import decimal
+import math
+
 from .ilp import IlpLineError, field_texts
 from .ilp.values import BadValue, decimal_value, text_decimal
 from .names import check_row
@@ -125,12 +128,48 @@ def convert(value: dict, to: str, column: str, text: str | None = None) -> dict:
 
 def symbol_text(value: dict, text: str | None) -> str:
     """What a SYMBOL column keeps of a value: its text as written, without the suffix that typed it
-    (`007i` is "007", `1e3` is "1e3", `TRUE` is "TRUE", `5t` is "5"); a string's content."""
+    (`007i` is "007", `1e3` is "1e3", `TRUE` is "TRUE", `5t` is "5"); a string's content. A binary
+    value has no text: the column keeps the server's own (Java's) text of it (binary_symbol_text)."""
+    if value.get("binary"):
+        return binary_symbol_text(value)
     if text is None:  # no line to read it from: the value's own text
         return ("true" if value["value"] else "false") if value["type"] == "boolean" else str(value["value"])
     if value["type"] in ("integer", "long256", "timestamp"):
         return text[:-1]
     return text
+
+
+def binary_symbol_text(value: dict) -> str:
+    """A binary value's text in a SYMBOL column, as measured on QuestDB 9.3.4: a double as Java's
+    Double.toString writes it (1.0E20, 1.0E-4, 0.10000000149011612 for the float 0.1), a long in
+    decimal with QuestDB's NULL, the minimum, as "null", a boolean as t or f, a timestamp's number
+    whatever its unit byte."""
+    kind, raw = value["type"], value["value"]
+    if kind == "float":
+        return raw if isinstance(raw, str) else java_double_text(raw)
+    if kind == "boolean":
+        return "t" if raw else "f"
+    if kind == "integer" and raw == -(2**63):
+        return "null"
+    return str(raw)
+
+
+def java_double_text(number: float) -> str:
+    """Java's Double.toString: plain with at least one decimal between 10^-3 and 10^7, otherwise one
+    digit, a point, the rest and E with the exponent; the digits are the shortest that read back."""
+    if number == 0:
+        return "-0.0" if math.copysign(1, number) < 0 else "0.0"
+    sign, digit_tuple, exponent = decimal.Decimal(repr(number)).as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    power = len(digits) + exponent - 1  # the power of ten of the first digit
+    digits = digits.rstrip("0") or "0"
+    minus = "-" if sign else ""
+    if 1e-3 <= abs(number) < 1e7:
+        if power < 0:
+            return f"{minus}0.{'0' * (-power - 1)}{digits}"
+        whole, fraction = digits[:power + 1].ljust(power + 1, "0"), digits[power + 1:]
+        return f"{minus}{whole}.{fraction or '0'}"
+    return f"{minus}{digits[0]}.{digits[1:] or '0'}E{power}"
 
 
 class Tables:
@@ -143,8 +182,12 @@ class Tables:
         self.columns: dict[str, dict[str, str]] = {}
         self.spelling: dict[str, dict[str, str]] = {}
         for table, columns in (schema or {}).items():
-            self.columns[table.lower()] = {DESIGNATED: "TIMESTAMP"} | {k.lower(): t for k, t in columns.items()}
-            self.spelling[table.lower()] = {"": table} | {k.lower(): k for k in columns}
+            self.declare(table, columns)
+
+    def declare(self, table: str, columns: dict[str, str]) -> None:
+        """Make a table as CREATE TABLE would (schema.create_sql): its columns and the designated timestamp."""
+        self.columns[table.lower()] = {DESIGNATED: "TIMESTAMP"} | {k.lower(): t for k, t in columns.items()}
+        self.spelling[table.lower()] = {"": table} | {k.lower(): k for k in columns}
 
     def admit(self, row: dict, line: bytes | None = None) -> dict:
         """The row as QuestDB stores it, names spelled as they were first written; IlpLineError when
@@ -180,8 +223,12 @@ class Tables:
                 if value["type"] == "array" and value["shape"] is None:
                     raise IlpLineError(f"a NULL array cannot make column {name!r}: QuestDB makes it STRING and "
                                        "refuses the row")
-            if value["type"] == "timestamp" and value["unit"] is None:
+            if value["type"] == "timestamp" and value["unit"] is None and have.startswith("TIMESTAMP"):
                 raise IlpLineError(f"binary timestamp of column {name!r} has an unknown unit byte")
+            if value["type"] == "decimal" and value["unscaled"] is None and not have.startswith("DECIMAL("):
+                # QuestDB 9.3.4 stores an undefined value here (PROTOCOL.md section 7): the stub keeps the NULL
+                out_fields[spelled[key]] = value
+                continue
             if have.startswith("DECIMAL("):
                 value = to_decimal(value, have)
             elif value["type"] == "array":

@@ -29,8 +29,8 @@ import operator
 from typing import NoReturn
 
 from . import binary, grammar, values
-from .values import UNIT_BY_SUFFIX, decimal_float, field_value, int64_of_digits
 from .errors import BadValue, IlpLineError
+from .values import UNIT_BY_SUFFIX, decimal_float, field_value, int64_of_digits
 
 _LINE_RE = grammar.text_pattern(grammar.LINE)
 _TAG_RE = grammar.text_pattern(grammar.TAG)

@@ -30,6 +30,8 @@ _NON_FINITE_SPELLINGS = {"NaN": "NaN", "+NaN": "NaN", "-NaN": "NaN",
 UNIT_BY_SUFFIX = {"n": "ns", "t": "us", "m": "ms"}
 SUFFIX_BY_UNIT = {"ns": "n", "us": "t", "ms": "m"}
 
+# measured: "NaNd" and "Infinityd", with or without a sign, store NULL
+_NULL_DECIMALS = {sign + word for sign in ("", "+", "-") for word in ("NaN", "Infinity")}
 _LONG256_RE = re.compile(grammar.LONG256)
 _UNDERSCORED_RE = re.compile(grammar.UNDERSCORED)
 FLOAT_RE = re.compile(grammar.FLOAT)
@@ -95,9 +97,9 @@ def decimal_value(unscaled: int | None, scale: int) -> dict:
 
 
 def text_decimal(text: str) -> dict:
-    """A decimal written as text before its "d": the float form (no sign before NaN), NaN for NULL.
+    """A decimal written as text before its "d": the float form (no sign before NaN), NaN or Infinity (signed or not) for NULL.
     Its scale is the digits after the point, less the exponent; more than 76 digits is refused."""
-    if text == "NaN":
+    if text in _NULL_DECIMALS:
         return decimal_value(None, 0)
     if not FLOAT_RE.fullmatch(text):
         raise BadValue("invalid decimal")
