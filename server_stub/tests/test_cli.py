@@ -92,6 +92,15 @@ def test_bad_auth_file_exits_2_with_file_and_line(tmp_path):
     assert proc.stderr.strip() == f"{auth}:2: Was expecting 4 tokens"
 
 
+def test_bad_schema_file_exits_2_with_one_line_naming_it(tmp_path, two_keys):
+    schema = tmp_path / "schema.toml"
+    schema.write_text('[table.p]\ncolumns = { price = "DECIMAL(99,2)" }\n')
+    proc = subprocess.run([sys.executable, "-m", "server_stub", "serve", "--auth-db", str(two_keys[0]),
+                           "--schema", str(schema)], check=False, capture_output=True, text=True, timeout=30)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"{schema}: [table.p]: column 'price'")
+
+
 def test_binds_loopback_by_default(serve):
     assert serve().host == "127.0.0.1"
 

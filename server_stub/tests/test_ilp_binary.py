@@ -191,14 +191,28 @@ def test_any_bytes_after_double_equals_never_crash_or_hang_the_stream(payload, t
 
 # --- on a socket: the error closes the connection, the rows before it are kept ---------------------
 
-@pytest.mark.parametrize("payload", [binary(99, b"abc"), array([1] * 33, [1.0]), binary(23, bytes([77, 1, 5]))])
-def test_on_a_socket_a_malformed_binary_value_closes_and_keeps_earlier_rows(two_keys, payload):
+SOCKET_ERRORS = {
+    "unknown type byte": (binary(99, b"abc"), "unknown binary type 99"),
+    "unsupported element type": (array([1], [1.0], element=6), "unsupported array element type 6"),
+    "too many dimensions": (array([1] * 33, [1.0]), "too many array dimensions"),
+    "too large": (array([65536, 65536], [1.0]), "array too large"),
+    "scale out of range": (binary(23, bytes([77, 1, 5])), "decimal scale 77 out of range"),
+    "decimal past 256 bits": (decimal(0, -5, 33), "does not fit 256 bits"),
+    # shape and length not matching: the elements declared take the bytes after them as their own
+    # (16 here), and what follows them is not a separator
+    "shape longer than its elements": (array([3], [1.0]) + b"sixteen bytes...q", "unexpected byte after binary"),
+}
+
+
+@pytest.mark.parametrize("problem", SOCKET_ERRORS)
+def test_on_a_socket_a_malformed_binary_value_closes_and_keeps_earlier_rows(two_keys, problem):
+    payload, message = SOCKET_ERRORS[problem]
     with run_stub(two_keys[0]) as stub:
-        sock = authenticated(stub, two_keys, b"t a=1i\nt x" + payload + b"\nt a=3i\n")
+        sock = authenticated(stub, two_keys, b"t a=1i\nt x" + payload + b"\nt a=3i\nt a=4i\nt a=5i\n")
         assert closed_by_peer(sock)
         (close,) = stub.wait_for_closed(1)
         (error,) = stub.events("ilp_error")
-        assert "binary value of field 'x'" in error["error"] and error["line"] == 2
+        assert message in error["error"] and "field 'x'" in error["error"] and error["line"] == 2
         assert (close["cause"], close["rows"]) == ("ilp_error", 1)
 
 

@@ -64,7 +64,7 @@ class Row(TypedDict):
     conn: int
     table: str
     symbols: dict[str, str]
-    columns: dict[str, dict]  # name: {"type": ..., "value": ...[, "unit": ...]}
+    columns: dict[str, dict]  # name: {"type", "value"[, "unit"][, "binary"]}; arrays and decimals as README.md says
     timestamp: dict | None  # {"value": int, "unit": "ns" | "us" | "ms"}, or None: the server's clock
 
 
@@ -74,7 +74,7 @@ class IlpError(TypedDict):
     line: int  # 1-based, on this connection
     error: str
     text: str  # the line, cut to 200 characters
-    deviation: NotRequired[str]  # "line_limit": the stub's line limit, lower than QuestDB's (server_stub/PROTOCOL.md section 7)
+    deviation: NotRequired[str]  # "line_limit" or "never_ends": a deliberate deviation (server_stub/PROTOCOL.md section 7)
 
 
 class Close(TypedDict):

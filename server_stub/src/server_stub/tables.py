@@ -226,7 +226,7 @@ class Tables:
             if value["type"] == "timestamp" and value["unit"] is None and have.startswith("TIMESTAMP"):
                 raise IlpLineError(f"binary timestamp of column {name!r} has an unknown unit byte")
             if value["type"] == "decimal" and value["unscaled"] is None and not have.startswith("DECIMAL("):
-                # QuestDB 9.3.4 stores an undefined value here (PROTOCOL.md section 7): the stub keeps the NULL
+                # QuestDB 9.3.4 stores an undefined value here (PROTOCOL.md section 8): the stub keeps the NULL
                 out_fields[spelled[key]] = value
                 continue
             if have.startswith("DECIMAL("):

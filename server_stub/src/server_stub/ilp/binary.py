@@ -2,7 +2,7 @@
 
 The layouts, as QuestDB 9.3.4's TCP parser reads them (LineTcpParser and its array and decimal
 format parsers in the server's source; checked against the official clients' buffer code and
-measured on the server, server_stub/PROTOCOL.md section 4.2). Numbers are little-endian unless said:
+measured on the server, server_stub/PROTOCOL.md section 6.1). Numbers are little-endian unless said:
 
     type  name       payload
     16    double     8 bytes, an IEEE 754 double                 -> a DOUBLE column
