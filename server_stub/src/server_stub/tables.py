@@ -20,7 +20,8 @@ by the differential run (`nox -s diff`, classes IlpSchema and IlpStructure; serv
 - Decimals: no DECIMAL column is ever made (a decimal for a new column refuses the row and makes
   nothing); a DECIMAL(p,s) column, declared beforehand (schema.py), stores a decimal, a float, an
   integer or a string holding a decimal, rescaled to s: a value that would lose digits, or needs
-  more than p digits, is refused. A decimal is refused by every other column.
+  more than p digits, is refused. A decimal is refused by every other column (a NULL binary one
+  aside: kept as NULL, where QuestDB stores an undefined value; PROTOCOL.md section 8).
 - A binary timestamp with an unknown unit byte makes its TIMESTAMP column, then refuses the row.
 
 A refused row is an IlpLineError: the real server drops the connection there, as for a malformed line.
@@ -75,31 +76,31 @@ def to_decimal(value: dict, column: str) -> dict:
     kind, raw = value["type"], value["value"]
     try:
         if kind == "decimal":
-            decimal = value
+            number = value
         elif kind == "integer":
-            decimal = decimal_value(raw, 0)
+            number = decimal_value(raw, 0)
         elif kind == "float":
-            decimal = decimal_value(None, 0) if isinstance(raw, str) else text_decimal(repr(raw))
+            number = decimal_value(None, 0) if isinstance(raw, str) else text_decimal(repr(raw))
         elif kind == "string":
-            decimal = text_decimal(raw)
+            number = text_decimal(raw)
         else:
             raise BadValue
     except BadValue:
         raise IlpLineError(f"column is {column}: QuestDB refuses {kind} {raw!r} for it") from None
     sent = {} if kind == "decimal" else {"sent": kind}
     binary = {"binary": True} if value.get("binary") else {}
-    if decimal["unscaled"] is None:
+    if number["unscaled"] is None:
         return decimal_value(None, scale) | sent | binary
-    unscaled, have = int(decimal["unscaled"]), decimal["scale"]
+    unscaled, have = int(number["unscaled"]), number["scale"]
     if have > scale:
         unscaled, rest = divmod(abs(unscaled), 10 ** (have - scale))
-        unscaled = -unscaled if int(decimal["unscaled"]) < 0 else unscaled
+        unscaled = -unscaled if int(number["unscaled"]) < 0 else unscaled
         if rest:
-            raise IlpLineError(f"column is {column}: {decimal['value']} would lose digits at scale {scale}")
+            raise IlpLineError(f"column is {column}: {number['value']} would lose digits at scale {scale}")
     else:
         unscaled *= 10 ** (scale - have)
     if len(str(abs(unscaled))) > precision:
-        raise IlpLineError(f"column is {column}: {decimal['value']} has more than {precision} digits")
+        raise IlpLineError(f"column is {column}: {number['value']} has more than {precision} digits")
     return decimal_value(unscaled, scale) | sent | binary
 
 
