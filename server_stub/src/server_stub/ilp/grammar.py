@@ -92,31 +92,23 @@ _TYPED_END = "(?![^, ])"
 TYPED_FIELD = (f'({NAME})=(?:("{STRING_BODY})"|(-?{DIGITS})i{_TYPED_END}|(-?{DIGITS})([{UNIT_SUFFIXES}]){_TYPED_END}'
                f"|({FLOAT}){_TYPED_END}|({RAW}))")
 
-# How far a text line goes, as the line splitter's walker (stream.py) would walk it, in one regex pass
-# in C: the table and tags; then fields, each a name, "=" and a string or an unquoted value (a name
-# that is empty, or a value after "=" that starts with "=", a binary value, ends the match: the walker
-# takes over); then the timestamp. Possessive runs: the pass never backtracks into a run. Where the
-# match stops at an LF or CR (or a backslash and one), that is where the line ends.
+# How far a line goes, for the line splitter (stream.py): in the table and tags only escapes matter,
+# and the space that starts the fields; in the fields, escapes, a string (opened by '="') and a binary
+# value (opened by "=="); in a string, escapes and the closing quote. (In a valid line a quote or "="
+# right after "=" comes only after a field's name; elsewhere the line is malformed, which the parser
+# says, wherever the splitter ended it.) LINE_EXTENT follows a line without binary values in one
+# regex pass in C, with possessive runs that never backtrack: where it stops at an LF or CR (or a
+# backslash and one), the line ends; where it stops before "==" or an unterminated string, the
+# splitter's walker takes over, with these stops:
 _ESC = re.escape(ESCAPE) + none_of(LINE_END)
 _HEAD_RUN = none_of(ESCAPE, " ", LINE_END) + "*+"
-_FIELD_NAME_RUN = none_of(ESCAPE, "=", " ", LINE_END) + "*+"
-_FIELD_NAME_FIRST = f"(?:{none_of(ESCAPE, '=', ' ', LINE_END)}|{_ESC})"
-_VALUE_RUN = none_of(ESCAPE, VALUE_STOP, LINE_END) + "*+"
+_FIELDS_RUN = none_of(ESCAPE, "=", LINE_END) + "*+"
 _STRING = f'"{STRING_RUN}+(?:{re.escape(ESCAPE)}.{STRING_RUN}+)*+"'
-_VALUE = f"{_VALUE_RUN}(?:{_ESC}{_VALUE_RUN})*+"
-_EXTENT_FIELD = (f"(?:{_FIELD_NAME_FIRST}{_FIELD_NAME_RUN}(?:{_ESC}{_FIELD_NAME_RUN})*+="
-                 f"(?:{_STRING}|(?![{_escaped(QUOTE + BINARY_MARK)}])){_VALUE}|={_VALUE})")
-_EXTENT_NAME = f"{_FIELD_NAME_RUN}(?:{_ESC}{_FIELD_NAME_RUN})*+"
-_TAIL_RUN = none_of(ESCAPE, LINE_END) + "*+"
 LINE_EXTENT = (f"{_HEAD_RUN}(?:{_ESC}{_HEAD_RUN})*+"
-               f"(?: (?:{_EXTENT_FIELD},)*+(?:{_EXTENT_FIELD}|{_EXTENT_NAME})(?: {_TAIL_RUN}(?:{_ESC}{_TAIL_RUN})*+)?)?")
-
-# Where the line splitter must look, by where it is in a line (stream.py): anything else it skips.
-STOPS_IN_HEAD = one_of(ESCAPE, " ", LINE_END)  # table and tags: the space before the fields
-STOPS_IN_FIELD_NAME = one_of(ESCAPE, "=", " ", LINE_END)
-STOPS_IN_VALUE = one_of(ESCAPE, VALUE_STOP, LINE_END)
+               f"(?: {_FIELDS_RUN}(?:(?:{_ESC}|={_STRING}|=(?!{one_of(QUOTE, BINARY_MARK)})){_FIELDS_RUN})*+)?")
+STOPS_IN_HEAD = one_of(ESCAPE, " ", LINE_END)
+STOPS_IN_FIELDS = f"{one_of(ESCAPE, LINE_END)}|={one_of(QUOTE, BINARY_MARK)}"
 STOPS_IN_STRING = one_of(ESCAPE, QUOTE, "\n")
-STOPS_IN_TAIL = one_of(ESCAPE, LINE_END)  # after the fields: the timestamp
 
 
 def text_pattern(pattern: str, flags: int = 0) -> re.Pattern[str]:

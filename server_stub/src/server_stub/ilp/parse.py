@@ -41,6 +41,7 @@ _RAW_VALUE_RE = grammar.text_pattern(grammar.RAW_VALUE_RUN)
 _ESCAPE_RE = grammar.text_pattern(r"\\(.)")
 _ESCAPED_CHAR = operator.itemgetter(1)  # the character after the backslash; in C, unlike a template
 _BINARY_MARK = (grammar.BINARY_MARK * 2).encode()
+_INFINITIES = (float("inf"), float("-inf"))
 
 
 def parse_line(line: bytes) -> dict:
@@ -105,10 +106,12 @@ def match_line(text: str) -> dict | None:
             # Every value is typed, even one whose name came before: an invalid value refuses the line.
             if quoted:
                 column = {"type": "string", "value": _unescape(quoted[1:])}
-            elif integer:
-                column = {"type": "integer", "value": int64_of_digits(integer, "integer")}
+            elif integer:  # up to 18 digits always fit 64 bits: int() alone, without a call
+                column = {"type": "integer",
+                          "value": int(integer) if len(integer) < 19 else int64_of_digits(integer, "integer")}
             elif number:
-                column = {"type": "float", "value": decimal_float(number)}
+                value = float(number)  # only 0 and infinity need decimal_float's range checks
+                column = {"type": "float", "value": value if 0.0 != value not in _INFINITIES else decimal_float(number)}
             elif stamp:
                 column = {"type": "timestamp", "value": int64_of_digits(stamp, "timestamp"),
                           "unit": UNIT_BY_SUFFIX[unit]}

@@ -14,23 +14,18 @@ from . import binary, grammar
 from .errors import IlpLineError
 from .parse import parse_line, parse_text
 
-_LF, _CR, _BACKSLASH, _QUOTE, _SPACE, _EQUALS, _COMMA = b"\n\r\\\" =,"
+_LF, _CR, _BACKSLASH, _QUOTE, _EQUALS = b"\n\r\\\"="
 _BINARY_MARK = b"=="
 _LINE_END_BYTES = b"\n\r"
 _LINE_EXTENT_RE = grammar.bytes_pattern(grammar.LINE_EXTENT)
 
 # The walker's states: where in a line it is.
-_HEAD, _FIELD_NAME, _VALUE_START, _VALUE, _STRING, _BINARY, _TAIL = range(7)
+_HEAD, _FIELDS, _STRING, _BINARY = range(4)
 _STOPS = {
     _HEAD: grammar.bytes_pattern(grammar.STOPS_IN_HEAD),
-    _FIELD_NAME: grammar.bytes_pattern(grammar.STOPS_IN_FIELD_NAME),
-    _VALUE: grammar.bytes_pattern(grammar.STOPS_IN_VALUE),
+    _FIELDS: grammar.bytes_pattern(grammar.STOPS_IN_FIELDS),
     _STRING: grammar.bytes_pattern(grammar.STOPS_IN_STRING),
-    _TAIL: grammar.bytes_pattern(grammar.STOPS_IN_TAIL),
 }
-# What a stop byte does in each state (escapes and line ends are handled before).
-_NEXT = {(_HEAD, _SPACE): _FIELD_NAME, (_FIELD_NAME, _EQUALS): _VALUE_START, (_FIELD_NAME, _SPACE): _TAIL,
-         (_VALUE, _COMMA): _FIELD_NAME, (_VALUE, _SPACE): _TAIL, (_STRING, _QUOTE): _VALUE}
 
 
 class IlpStream:
@@ -190,31 +185,25 @@ class _Walker:
         self.max_line_bytes = max_line_bytes
         self.state = _HEAD
         self.pos = 0  # how far the line has been walked, from its start
-        self.name_at = 0  # where the current field's name starts, for messages
 
     def advance(self, buffer: bytearray, start: int) -> int | None:
         """The position of the LF or CR that ends the line starting at start, or None if the buffer
         ends first. IlpLineError for a binary value refused by its header, or longer than the limit."""
         state, pos, size = self.state, start + self.pos, len(buffer)
         while True:
-            if state == _VALUE_START:  # right after a field's "=": a string, a binary value or text
-                if pos >= size:
-                    break
-                state = {_QUOTE: _STRING, _EQUALS: _BINARY}.get(buffer[pos], _VALUE)
-                pos += state != _VALUE
-                continue
-            if state == _BINARY:
-                end = binary.extent(buffer, pos, self._name(buffer, start, pos), -start)
+            if state == _BINARY:  # pos: its type byte
+                end = binary.extent(buffer, pos, _name_before(buffer, start, pos - 2), -start)
                 if end is not None and end - start > self.max_line_bytes:
                     raise IlpLineError(f"line too long: more than {self.max_line_bytes} bytes (a binary value "
                                        f"declares {end - pos} bytes)", pos - start, deviation="line_limit")
                 if end is None or end > size:
                     break  # its header or its payload is still to come
-                state, pos = _VALUE, end
+                state, pos = _FIELDS, end
                 continue
             found = _STOPS[state].search(buffer, pos)
             if found is None:
-                pos = size
+                # A last "=" may yet open a string or a binary value: look at it again with the next bytes.
+                pos = size - 1 if state == _FIELDS and pos < size and buffer[size - 1] == _EQUALS else size
                 break
             pos = found.start()
             byte = buffer[pos]
@@ -226,16 +215,15 @@ class _Walker:
                 if state != _STRING and buffer[pos + 1] in b"\n\r":
                     return pos + 1
                 pos += 2
-                continue
-            state = _NEXT.get((state, byte), state)
-            if state == _VALUE_START and pos == start + self.name_at:
-                state = _VALUE  # "=" with no name before it: an error line, read as text to its end
-            elif state == _FIELD_NAME:
-                self.name_at = pos + 1 - start
-            pos += 1
+            elif state == _HEAD or state == _STRING:  # the space before the fields
+                state, pos = _FIELDS, pos + 1
+            else:  # '="' or "=="
+                state, pos = (_STRING if buffer[pos + 1] == _QUOTE else _BINARY), pos + 2
         self.state, self.pos = state, pos - start
         return None
 
-    def _name(self, buffer: bytearray, start: int, pos: int) -> str:
-        """The field name before a binary value at pos (after its "=="), as written."""
-        return bytes(buffer[start + self.name_at:pos - 2]).decode("utf-8", errors="replace")
+
+def _name_before(buffer: bytearray, start: int, pos: int) -> str:
+    """The field name that ends at pos (its "="), as written: for messages."""
+    begin = max(buffer.rfind(b",", start, pos), buffer.rfind(b" ", start, pos)) + 1
+    return bytes(buffer[begin:pos]).decode("utf-8", errors="replace")
