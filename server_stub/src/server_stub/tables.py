@@ -21,7 +21,7 @@ by the differential run (`nox -s diff`, classes IlpSchema and IlpStructure; serv
   nothing); a DECIMAL(p,s) column, declared beforehand (schema.py), stores a decimal, a float, an
   integer or a string holding a decimal, rescaled to s: a value that would lose digits, or needs
   more than p digits, is refused. A decimal is refused by every other column (a NULL binary one
-  aside: kept as NULL, where QuestDB stores an undefined value; PROTOCOL.md section 8).
+  aside: kept as NULL, where QuestDB stores an undefined value; server_stub/PROTOCOL.md section 8).
 - A binary timestamp with an unknown unit byte makes its TIMESTAMP column, then refuses the row.
 
 A refused row is an IlpLineError: the real server drops the connection there, as for a malformed line.
@@ -227,7 +227,7 @@ class Tables:
             if value["type"] == "timestamp" and value["unit"] is None and have.startswith("TIMESTAMP"):
                 raise IlpLineError(f"binary timestamp of column {name!r} has an unknown unit byte")
             if value["type"] == "decimal" and value["unscaled"] is None and not have.startswith("DECIMAL("):
-                # QuestDB 9.3.4 stores an undefined value here (PROTOCOL.md section 8): the stub keeps the NULL
+                # QuestDB stores an undefined value here (server_stub/PROTOCOL.md section 8): the stub keeps NULL
                 out_fields[spelled[key]] = value
                 continue
             if have.startswith("DECIMAL("):
