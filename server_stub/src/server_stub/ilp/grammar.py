@@ -100,20 +100,19 @@ TYPED_FIELD = (f'({NAME})=(?:("{STRING_BODY})"|(-?{DIGITS})i{_TYPED_END}|(-?{DIG
 # regex pass in C, with possessive runs that never backtrack: where it stops at an LF or CR (or a
 # backslash and one), the line ends; where it stops before "==" or an unterminated string, the
 # splitter's walker takes over, with these stops:
-_ESC = re.escape(ESCAPE) + none_of(LINE_END)
 _HEAD_RUN = none_of(ESCAPE, " ", LINE_END) + "*+"
 _FIELDS_RUN = none_of(ESCAPE, "=", LINE_END) + "*+"
-_STRING = f'"{STRING_RUN}+(?:{re.escape(ESCAPE)}.{STRING_RUN}+)*+"'
-LINE_EXTENT = (f"{_HEAD_RUN}(?:{_ESC}{_HEAD_RUN})*+"
-               f"(?: {_FIELDS_RUN}(?:(?:{_ESC}|={_STRING}|=(?!{one_of(QUOTE, BINARY_MARK)})){_FIELDS_RUN})*+)?")
+_STRING = f'"{STRING_RUN}+(?:{re.escape(ESCAPE)}.{STRING_RUN}+)*+"'  # STRING_BODY, its runs possessive
+LINE_EXTENT = (f"{_HEAD_RUN}(?:{ESCAPED}{_HEAD_RUN})*+"
+               f"(?: {_FIELDS_RUN}(?:(?:{ESCAPED}|={_STRING}|=(?!{one_of(QUOTE, BINARY_MARK)})){_FIELDS_RUN})*+)?")
 STOPS_IN_HEAD = one_of(ESCAPE, " ", LINE_END)
 STOPS_IN_FIELDS = f"{one_of(ESCAPE, LINE_END)}|={one_of(QUOTE, BINARY_MARK)}"
 STOPS_IN_STRING = one_of(ESCAPE, QUOTE, "\n")
 
 
-def text_pattern(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    return re.compile(pattern, flags | re.DOTALL)
+def text_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.DOTALL)
 
 
-def bytes_pattern(pattern: str, flags: int = 0) -> re.Pattern[bytes]:
-    return re.compile(pattern.encode("ascii"), flags | re.DOTALL)
+def bytes_pattern(pattern: str) -> re.Pattern[bytes]:
+    return re.compile(pattern.encode("ascii"), re.DOTALL)
