@@ -749,7 +749,7 @@ def test_a_large_read_ends_the_connections_turn_and_a_stop_keeps_it_paused(two_k
     until the next turn of the loop, so that no stream holds the loop for several reads in a row
     (an event loop may hand one readable stream many large reads before it serves anything else);
     once a stop has begun (reading_stopped) the connection is not resumed; nothing read is lost."""
-    server = types.SimpleNamespace(config=StubConfig(), keys=load_auth_db(two_keys[0]),
+    server = types.SimpleNamespace(config=StubConfig(), keys=load_auth_db(two_keys[0]), tls_context=None,
                                    events=EventLog(keep_in_memory=True), forget=lambda conn: None,
                                    reading_stopped=False, tables=Tables())
     signer = Signer(two_keys[1])

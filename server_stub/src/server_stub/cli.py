@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import signal
+import ssl
 import sys
 
 from . import keys
@@ -55,6 +56,12 @@ def _add_serve_command(sub) -> None:
                        help="ILP line limit (default %(default)s)")
     serve.add_argument("--schema", metavar="FILE", help="tables declared before any row (TOML, schema.py): "
                        "DECIMAL columns, which QuestDB never makes from ILP, must be declared")
+    serve.add_argument("--tls", action="store_true", help="speak TLS on the port (QuestDB Enterprise's tcps::): "
+                       "a throwaway CA and certificate for localhost, 127.0.0.1 and ::1, unless --tls-cert")
+    serve.add_argument("--tls-dir", metavar="DIR", help="where --tls writes ca.pem, server.pem and server.key "
+                       "(mode 0600; default: a folder made for the run)")
+    serve.add_argument("--tls-cert", metavar="FILE", help="with --tls: your own certificate (PEM) instead")
+    serve.add_argument("--tls-key", metavar="FILE", help="with --tls-cert: its private key (PEM)")
     serve.add_argument("--flush-interval", type=float, default=defaults.flush_interval,
                        help="seconds between flushes of the events file (default %(default)s)")
     serve.add_argument("--fault", choices=sorted(FAULTS), help="inject a misbehaviour, to test a client: "
@@ -86,12 +93,21 @@ def _serve(args) -> int:
         flush_interval=args.flush_interval,
         fault=args.fault,
         schema=args.schema,
+        tls=args.tls or bool(args.tls_cert),
+        tls_dir=args.tls_dir,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
         **{name: getattr(args, name) for name in PARAMETERS},
     )
     log = EventLog.to_file(args.events) if args.events else EventLog(sys.stderr.buffer)
     try:
+        try:
+            server = StubServer(auth_keys, log, config)
+        except (OSError, ssl.SSLError, ValueError) as error:  # TLS files that cannot be made or loaded
+            print(f"--tls: {error}", file=sys.stderr)
+            return 2
         with asyncio.Runner(loop_factory=lambda: new_event_loop(args.loop)) as runner:
-            runner.run(_serve_until_signal(StubServer(auth_keys, log, config)))
+            runner.run(_serve_until_signal(server))
     finally:
         log.close()
     return 0

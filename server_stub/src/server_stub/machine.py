@@ -46,6 +46,7 @@ from dataclasses import dataclass
 
 from . import ilp, reasons, signature
 from .tables import Tables
+from .tls import looks_like_tls
 
 CHALLENGE_BYTES = 512
 
@@ -217,6 +218,8 @@ class Machine:
 
     def _key_id(self, data: bytes) -> list[Action]:
         buffer = self._buffer + data
+        if looks_like_tls(buffer):  # a TLS ClientHello where the key id should be
+            return self._reject("tls_on_plain_port", {})
         end = buffer.find(b"\n")
         limit = self.limits.max_key_id_bytes
         if end >= limit or (end < 0 and len(buffer) >= limit):

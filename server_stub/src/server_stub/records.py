@@ -25,6 +25,7 @@ class Listening(TypedDict):
     port: int
     also_hosts: NotRequired[list[str]]  # more addresses on the same port (--also-host)
     fault: NotRequired[str]  # the fault this stub injects (--fault)
+    tls: NotRequired[dict]  # --tls: {"ca": the CA file clients trust, or null for a certificate of one's own}
 
 
 class Connect(TypedDict):

@@ -38,6 +38,8 @@ class RunningStub:
         self._server = StubServer(self.keys, self.log, self.config)
         # The server's tables (tables.Tables): `declare` one before rows for it arrive, as CREATE TABLE would.
         self.tables = self._server.tables
+        # With tls=True: the CA file a client trusts (None for tls_cert and tls_key of one's own).
+        self.tls_ca = self._server.tls_files.ca if self._server.tls_files is not None else None
         self._thread = threading.Thread(target=self._loop.run_forever, name="server-stub", daemon=True)
         self.host: str | None = None
         self.port: int | None = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from . import faults
+from . import faults, tls
 from .events import EventLog
 from .faults import PARAMETERS
 from .machine import Close, Emit, EmitRows, Limits, Machine, Send, State, Wake
@@ -35,6 +35,10 @@ class StubConfig(Limits):
     fault_delay: float = PARAMETERS["fault_delay"].default  # seconds, for challenge-delayed
     fault_rows: int = PARAMETERS["fault_rows"].default  # rows, for close-after-rows
     schema: str | None = None  # a schema file (schema.py): tables declared before any row, as DECIMAL columns need
+    tls: bool = False  # speak TLS on the port (tls.py): a throwaway CA and certificate, or tls_cert and tls_key
+    tls_dir: str | None = None  # where the throwaway CA and certificate go (default: a folder made for the run)
+    tls_cert: str | None = None  # a user's own certificate (PEM) ...
+    tls_key: str | None = None  # ... and its key
 
 
 YIELD_AFTER_BYTES = 64 * 1024  # a read this large ends the connection's turn (Connection.yield_to_others)
@@ -53,6 +57,8 @@ class Connection(asyncio.Protocol):
             self.handler = faults.inject(config.fault, self.machine, config)
             self.receive = self._receive_through_the_fault
         self.emit = server.events.emit
+        # TLS (serve --tls): a session over memory BIOs, so that a failed handshake is this connection's auth event
+        self.tls = tls.TlsSession(server.tls_context) if server.tls_context is not None else None
         self.transport: asyncio.Transport | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.loop = asyncio.get_running_loop()
@@ -67,6 +73,14 @@ class Connection(asyncio.Protocol):
         self.do(self.handler.start(self.loop.time(), peer))
 
     def data_received(self, data: bytes):
+        if self.tls is not None:
+            data, failed = self.tls.receive(data)
+            self._flush_tls()
+            if failed is not None:
+                self.do(self.machine.close("rejected", *failed))
+                return
+            if not data:
+                return
         self.do(self.receive(data))
         if len(data) >= YIELD_AFTER_BYTES and self.machine.state is State.ROWS:
             self.yield_to_others()
@@ -75,6 +89,8 @@ class Connection(asyncio.Protocol):
         return False  # close our side too
 
     def connection_lost(self, exc):
+        if self.tls is not None and not self.tls.established:
+            self.do(self.machine.close("peer_closed", "tls_handshake_abandoned"))
         self.do(self.handler.peer_closed())
         if self.timer is not None:
             self.timer.cancel()
@@ -103,11 +119,21 @@ class Connection(asyncio.Protocol):
                 self.wake_at(action.at)
             elif kind is Send:
                 if not self.transport.is_closing():
-                    self.transport.write(action.data)
+                    if self.tls is None:
+                        self.transport.write(action.data)
+                    else:
+                        self.tls.send(action.data)
+                        self._flush_tls()
             elif kind is Close:
                 self.transport.close()
             else:
                 raise TypeError(f"not an action: {action!r}")
+
+    def _flush_tls(self) -> None:
+        """Write what the TLS session has for the client (handshake records, alerts, encrypted data)."""
+        out = self.tls.outgoing()
+        if out and not self.transport.is_closing():
+            self.transport.write(out)
 
     def wake_at(self, at: float | None) -> None:
         if self.timer is not None:
@@ -147,6 +173,8 @@ class StubServer:
         self.connections: set[Connection] = set()
         # every table's column types, for the server's lifetime, as QuestDB keeps them
         self.tables = Tables(load_schema(self.config.schema) if self.config.schema else None)
+        self.tls_files = tls.files_for(self.config) if self.config.tls else None
+        self.tls_context = tls.server_context(self.tls_files) if self.tls_files is not None else None
         self.reading_stopped = False  # set once a stop begins
         self._next_conn = 0
         self._servers: list[asyncio.AbstractServer] = []
@@ -182,6 +210,8 @@ class StubServer:
             event["also_hosts"] = list(self.config.also_hosts)
         if self.config.fault:
             event["fault"] = self.config.fault
+        if self.tls_files is not None:
+            event["tls"] = {"ca": None if self.tls_files.ca is None else str(self.tls_files.ca)}
         return event
 
     async def _flush_periodically(self):
