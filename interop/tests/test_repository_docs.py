@@ -20,8 +20,18 @@ import pytest
 from interop.paths import REPO
 
 PROTOCOL = REPO / "server_stub" / "PROTOCOL.md"
-TOP_FOLDERS = ("server_stub", "interop", "python", "node", "go", ".ci")
-TEXT_SUFFIXES = {".md", ".py", ".go", ".mjs", ".js", ".toml", ".txt", ".cfg", ".ini", ""}
+TEXT_SUFFIXES = {".md", ".py", ".go", ".mjs", ".js", ".java", ".xml", ".toml", ".txt", ".cfg", ".ini", ""}
+
+
+def _top_folders() -> tuple[str, ...]:
+    """Every top folder git tracks a file in (server_stub, interop, each language's folder, .ci): a
+    backticked path starting with one of them is checked, so a new language's folder is without a list."""
+    names = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True,
+                           timeout=60).stdout.split()
+    return tuple(sorted({n.split("/")[0] for n in names if "/" in n}))
+
+
+TOP_FOLDERS = _top_folders()
 
 TEST_CITATION = re.compile(r"([\w./-]+\.py)::(test_\w+)")
 BACKTICKED_PATH = re.compile(r"`((?:{})/[\w./-]*\w)`".format("|".join(re.escape(f) for f in TOP_FOLDERS)))
