@@ -7,7 +7,7 @@
     nox -s docs [-- PAGE...]     run the snippets of documentation pages against the stub
     nox -s questdb [-- FILTER]   the negative matrix and the examples against the real QuestDB too
     nox -s bench                 handshakes/s and rows/s, stub beside QuestDB, with OpenSSL's ceiling
-    nox -s lint                  ruff, go vet, node --check
+    nox -s lint                  ruff, go vet, node --check, cargo fmt --check
 
 Python is pinned to the machine's 3.11 and nox never downloads an interpreter; the uv venv
 backend is used when uv is installed. Python installs are constrained by the pinned versions in
@@ -35,10 +35,13 @@ def install_stub(session: nox.Session, extras: str = "") -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The Go examples' helper tests, the stub's suite (Wycheproof vectors, sockets, hypothesis) and the
+    """The Go and Rust examples' helper tests, the stub's suite (Wycheproof vectors, sockets, hypothesis) and the
     harness's own tests."""
     install_stub(session, "[test]")
     session.run("go", "-C", "go", "test", "./...", external=True)
+    # The Rust helper crate alone (it needs serde_json only), into the registry's target folder.
+    session.run("cargo", "test", "--quiet", "--release", "--locked", "--manifest-path", "rust/Cargo.toml",
+                "--target-dir", "build/rust-target", "-p", "ilp-example", external=True)
     session.run("python", "-m", "pytest", "--timeout=300", "server_stub/tests", "interop/tests", *session.posargs)
 
 
@@ -93,9 +96,11 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff over every Python file, `go vet` over the Go examples, `node --check` over the Node ones."""
+    """ruff over every Python file, `go vet` over the Go examples, `node --check` over the Node ones, `cargo fmt
+    --check` over the Rust ones."""
     session.install(RUFF)
     session.run("ruff", "check", "--line-length", "120", ".")
     session.run("go", "-C", "go", "vet", "./...", external=True)
     session.run("npm", "ci", "--prefix", "node", "--no-audit", "--no-fund", external=True)
     session.run("npm", "run", "lint", "--prefix", "node", external=True)
+    session.run("cargo", "fmt", "--check", "--manifest-path", "rust/Cargo.toml", external=True)

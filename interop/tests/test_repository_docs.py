@@ -20,7 +20,7 @@ import pytest
 from interop.paths import REPO
 
 PROTOCOL = REPO / "server_stub" / "PROTOCOL.md"
-TEXT_SUFFIXES = {".md", ".py", ".go", ".mjs", ".js", ".java", ".xml", ".toml", ".txt", ".cfg", ".ini", ""}
+TEXT_SUFFIXES = {".md", ".py", ".go", ".rs", ".mjs", ".js", ".java", ".xml", ".toml", ".txt", ".cfg", ".ini", ""}
 
 
 def _top_folders() -> tuple[str, ...]:
