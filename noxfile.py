@@ -103,4 +103,4 @@ def lint(session: nox.Session) -> None:
     session.run("go", "-C", "go", "vet", "./...", external=True)
     session.run("npm", "ci", "--prefix", "node", "--no-audit", "--no-fund", external=True)
     session.run("npm", "run", "lint", "--prefix", "node", external=True)
-    session.run("cargo", "fmt", "--check", "--manifest-path", "rust/Cargo.toml", external=True)
+    session.run("cargo", "fmt", "--all", "--check", "--manifest-path", "rust/Cargo.toml", external=True)
