@@ -91,9 +91,9 @@ def _parse(argv):
 
 def _run_client(client, connections, keys, out: Path, build_dir: Path) -> ClientResult:
     events_path = out / "events" / f"{client.id}.jsonl"
-    with StubProcess(AUTH_DB, events_path) as stub:
+    with StubProcess(AUTH_DB, events_path, tls=client.tls) as stub:
         run = run_example(client, build_dir, stub.host, stub.port, keys[client.key], connections,
-                          timeout=60 + 0.1 * connections)
+                          timeout=60 + 0.1 * connections, tls_ca=stub.tls_ca)
     return judge_client(client, connections, run, stub.events(), expected_for(client))
 
 

@@ -47,7 +47,7 @@ class Client:
     # The variant's settings (CLIENTS.md, "Variants are registry data"):
     protocol_version: int = 1  # passed as ILP_PROTOCOL_VERSION
     rows_file: str = "rows.jsonl"  # a fixture in interop/: ILP_ROWS, and what the stub's rows are compared with
-    tls: bool = False  # ILP_TLS_CA names the stub's CA (refused until the stub speaks TLS)
+    tls: bool = False  # run against a TLS stub (serve --tls); ILP_TLS_CA names its CA
 
     @property
     def rows_path(self) -> Path:
@@ -122,8 +122,6 @@ def _check(client: Client, environments: dict, where: str) -> None:
     if client.protocol_version == 1 and textless:
         raise RegistryError(f"{where}: protocol_version 1 cannot send rows without a text form "
                             f"({client.rows_file}: {', '.join(textless)}); they need 2 or 3")
-    if client.tls is not False:
-        raise RegistryError(f"{where}: tls = {client.tls!r}; the stub does not speak TLS yet, so no variant can use it")
     if client.environment not in environments:
         raise RegistryError(f"{where}: unknown environment {client.environment!r}")
     if (client.expect == "defective") != (client.defect is not None):

@@ -101,9 +101,9 @@ def _one(client: Client, fault: dict, spec: dict, auth_db: Path, keys: dict, bui
          out: Path) -> FaultResult:
     events_path = out / "faults" / f"{client.id}--{fault['name']}.jsonl"
     try:
-        with StubProcess(auth_db, events_path, *fault_arguments(fault)) as stub:
+        with StubProcess(auth_db, events_path, *fault_arguments(fault), tls=client.tls) as stub:
             run = run_example(client, build_dir, stub.host, stub.port, keys[client.key], 1,
-                              timeout=spec["timeout"], example_timeout=spec["example_timeout"])
+                              timeout=spec["timeout"], example_timeout=spec["example_timeout"], tls_ca=stub.tls_ca)
     except Exception as error:  # noqa: BLE001 (reported as the outcome, with the reason)
         return FaultResult(client, fault, "stub failed", None, str(error))
     conns = by_connection(stub.events())

@@ -27,17 +27,23 @@ class StubProcess:
     The stub starts with the gallery's tables declared (`--schema`, interop/schema.toml), as QuestDB does
     in the parity run: the fixtures' DECIMAL columns exist before the first row."""
 
-    def __init__(self, auth_db: Path, events_path: Path, *extra_args: str, schema: Path | None = SCHEMA):
+    def __init__(self, auth_db: Path, events_path: Path, *extra_args: str, schema: Path | None = SCHEMA,
+                 tls: bool = False):
+        """tls: the stub speaks TLS, its throwaway CA and certificate beside the events file; `tls_ca`
+        names the CA file once it listens."""
         self.events_path = Path(events_path)
+        tls_dir = self.events_path.with_name(self.events_path.stem + ".tls")
         self.cmd = [sys.executable, "-m", "server_stub", "serve", "--auth-db", str(auth_db),
                     "--port", "0", "--events", str(self.events_path),
-                    *(["--schema", str(schema)] if schema is not None else []), *extra_args]
+                    *(["--schema", str(schema)] if schema is not None else []),
+                    *(["--tls", "--tls-dir", str(tls_dir)] if tls else []), *extra_args]
         # The stub's stderr goes to a file, never to a pipe nobody reads while it runs (a full pipe
         # would block its loop).
         self.stderr_path = self.events_path.with_name(self.events_path.name + ".stderr")
         self.proc: subprocess.Popen | None = None
         self.host: str | None = None
         self.port: int | None = None
+        self.tls_ca: Path | None = None
         self.stderr = ""
 
     def __enter__(self) -> StubProcess:  # noqa: PYI034 (self, started)
@@ -48,6 +54,8 @@ class StubProcess:
         try:
             listening = check(json.loads(line), "the stub's listening line")
             self.host, self.port = listening["host"], listening["port"]
+            ca = listening.get("tls", {}).get("ca")
+            self.tls_ca = Path(ca) if ca else None
         except (ValueError, KeyError):  # not JSON, or not a listening record (records.EventsError)
             self.proc.kill()
             self.proc.communicate(timeout=STOP_TIMEOUT)

@@ -27,9 +27,9 @@ const ID = "node-questdb";
 // TLS (tcps:: with tls_ca=<CA file>). Asked for anything else, setUp refuses before connecting.
 // Version 1 is text only; 2 sends floats in binary and adds arrays (arrayColumn); 3 adds decimals
 // (decimalColumn, binary, or decimalColumnText, text with a "d" suffix).
-const { host, port, jwk, rows, connections, protocolVersion } = setUp(ID, {
+const { host, port, jwk, rows, connections, protocolVersion, tlsCa } = setUp(ID, {
   protocolVersions: [1, 2, 3],
-  tls: false, // harness: the stub speaks plain TCP only, so far
+  tls: true,
 });
 
 // What this library cannot send from the fixture; interop/clients.toml lists the same omission.
@@ -42,8 +42,12 @@ const OMIT_COLUMNS = {
 // The config string; a ";" inside a value is written ";;". Name the protocol version: for TCP the
 // library has no way to ask the server, and "auto" means 1.
 const value = (text) => text.replaceAll(";", ";;");
+// With ILP_TLS_CA: tcps:: is TLS (QuestDB Enterprise, or the stub's --tls), and tls_ca names the PEM
+// file of the CA to trust. Never tls_verify=unsafe_off: a client that trusts any certificate sends
+// its key id and signature to whoever answers.
+const transport = tlsCa === null ? "tcp::" : `tcps::tls_ca=${value(tlsCa)};`;
 const config =
-  `tcp::addr=${host}:${port};protocol_version=${protocolVersion};` +
+  `${transport}addr=${host}:${port};protocol_version=${protocolVersion};` +
   `username=${value(jwk.kid)};token=${jwk.d};token_x=${jwk.x};token_y=${jwk.y};`;
 
 // The library's log goes to the console unless it is given a logger: passing one is how an

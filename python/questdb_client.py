@@ -75,8 +75,14 @@ def designated_timestamp(row):
 
 
 def send_once(settings):
-    conf = (
-        f"tcp::addr={settings.host}:{settings.port};"
+    # tcps:: is TLS (QuestDB Enterprise, or the stub's --tls). tls_roots names the PEM file of the CA to
+    # trust instead of the system's. Never tls_verify=unsafe_off: a client that trusts any certificate
+    # sends its key id and signature to whoever answers.
+    if settings.tls_ca:
+        address = f"tcps::addr={settings.host}:{settings.port};tls_roots={settings.tls_ca.replace(';', ';;')};"
+    else:
+        address = f"tcp::addr={settings.host}:{settings.port};"
+    conf = address + (
         # ECDSA authentication: the key id and the JWK's d, x and y, base64url as in the file. A ';'
         # inside a value is written ';;'.
         f"username={settings.kid.replace(';', ';;')};"
@@ -105,5 +111,4 @@ def send_once(settings):
 
 
 if __name__ == "__main__":
-    # tls=False: no TLS today (the stub speaks plain TCP); with it, tls_roots in the conf would trust ILP_TLS_CA.
-    run("python-questdb", send_once, protocol_versions=(1, 2, 3), tls=False)
+    run("python-questdb", send_once, protocol_versions=(1, 2, 3), tls=True)

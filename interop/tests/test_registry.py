@@ -33,7 +33,7 @@ def test_registry_anti_examples_name_their_defect():
      ("protocol_version = 4", "protocol_version = 4; expected 1, 2 or 3"),
      ("protocol_version = true", "protocol_version"),
      ('rows_file = "../README.md"', "rows_file = '../README.md'"), ('rows_file = "absent.jsonl"', "rows_file"),
-     ("tls = true", "does not speak TLS yet")],
+     ("tls = \"yes\"", "tls")],
 )
 def test_registry_errors_are_clear(tmp_path, extra, message):
     base = {"id": '"x"', "language": '"py"', "environment": '"e"', "run": '["true"]', "encoding": '"der"',
@@ -116,8 +116,18 @@ def test_omissions_remove_rows_and_columns():
 
 
 def test_a_variant_is_registry_data_with_the_contract_defaults():
-    for client in load_registry().clients:
+    clients = load_registry().clients
+    for client in clients:
         if client.protocol_version == 1:  # the variants of versions 2 and 3: test_fixture_types.py
-            assert (client.rows_file, client.tls) == ("rows.jsonl", False), client.id
-            assert client.rows_path == ROWS
-        assert client.tls is False
+            assert client.rows_file == "rows.jsonl" and client.rows_path == ROWS, client.id
+
+
+def test_every_official_client_has_a_tls_variant_of_the_same_program():
+    clients = load_registry().clients
+    tls = {c.id.removesuffix("-tls"): c for c in clients if c.tls}
+    plain = {c.id: c for c in clients if not c.tls}
+    assert set(tls) == {c.id for c in clients if c.signs == "library" and c.protocol_version == 1 and not c.tls
+                        and c.id != "python-questdb-legacy"}
+    for base, variant in tls.items():
+        assert (variant.run, variant.encoding, variant.rows_file) == (plain[base].run, plain[base].encoding,
+                                                                      plain[base].rows_file), variant.id

@@ -139,3 +139,18 @@ def test_serve_tls_names_its_ca_and_a_bad_certificate_exits_2(two_keys, tmp_path
                           str(tmp_path / "bad.pem"), "--tls-key", str(tmp_path / "bad.pem")],
                          capture_output=True, text=True, timeout=30, check=False)
     assert (bad.returncode, bad.stdout, bad.stderr.count("\n")) == (2, "", 1) and bad.stderr.startswith("--tls:")
+
+
+def test_a_close_notify_ends_the_connection_and_the_stub_serves_the_next(tls_stub, two_keys):
+    """The client's TLS close_notify gives no more plaintext: the stub must not wait on it (it once spun)."""
+    for _ in range(2):
+        with socket.create_connection((tls_stub.host, tls_stub.port), timeout=5) as raw:
+            sock = trusting(tls_stub.tls_ca).wrap_socket(raw, server_hostname="localhost")
+            sock.sendall(b"alice\n")
+            challenge = b""
+            while not challenge.endswith(b"\n"):
+                challenge += sock.recv(1024)
+            sock.sendall(base64.b64encode(Key.from_jwk(two_keys[1]["alice"]).p1363(challenge[:-1])) + b"\nt x=1i\n")
+            sock.unwrap().close()  # close_notify (the stub answers with its own), then the socket closes
+    assert [a["accepted"] for a in auth_events(tls_stub, 2)] == [True, True]
+    assert len(tls_stub.events("row")) == 2

@@ -21,6 +21,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -33,8 +34,15 @@ func main() {
 	// ILP_CONNECTIONS, ILP_TIMEOUT_S, ...), read and checked once.
 	env := example.Load("go-questdb", example.Supports{
 		ProtocolVersions: []int{1, 2, 3},
-		TLS:              false, // harness: v4.1.0 speaks TLS (trusting SSL_CERT_FILE), but the stub does not
+		TLS:              true,
 	})
+	if env.TLSCA != "" {
+		// v4.1.0's config string has no option for the CAs to trust: it trusts the system's, which Go
+		// reads from SSL_CERT_FILE when that is set, before the first TLS connection. Setting it here
+		// makes the stub's CA the only one trusted. Never tls_verify=unsafe_off: a client that trusts
+		// any certificate sends its key id and signature to whoever answers.
+		os.Setenv("SSL_CERT_FILE", env.TLSCA)
+	}
 	env.Run(func() error { return sendOnce(env) })
 }
 
@@ -45,8 +53,13 @@ func sendOnce(env *example.Env) error {
 	// inside a value is written ';;'. protocol_version 1 sends every value as text (over TCP,
 	// leaving it unset means 1 too); 2 sends floats in binary and adds DOUBLE arrays; 3 adds
 	// DECIMAL values. TCP cannot negotiate: the version is the one named here.
-	conf := fmt.Sprintf("tcp::addr=%s;username=%s;token=%s;token_x=%s;token_y=%s;protocol_version=%d;",
-		env.Addr, escape(env.JWK.Kid), escape(env.JWK.D), escape(env.JWK.X), escape(env.JWK.Y),
+	// tcps:: is TLS (QuestDB Enterprise, or the stub's --tls), trusting SSL_CERT_FILE (main).
+	scheme := "tcp"
+	if env.TLSCA != "" {
+		scheme = "tcps"
+	}
+	conf := fmt.Sprintf("%s::addr=%s;username=%s;token=%s;token_x=%s;token_y=%s;protocol_version=%d;",
+		scheme, env.Addr, escape(env.JWK.Kid), escape(env.JWK.D), escape(env.JWK.X), escape(env.JWK.Y),
 		env.ProtocolVersion)
 
 	// Connect and authenticate, bounded: the deadline covers the dial and the challenge.

@@ -138,12 +138,22 @@ class TlsSession:
         pieces = []
         while True:
             try:
-                pieces.append(self._tls.read(65536))
-            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                piece = self._tls.read(65536)
+            except ssl.SSLWantReadError:
                 break
             except ssl.SSLError as error:
                 return b"".join(pieces), ("tls_failed", {"problem": error.reason or str(error)})
+            if not piece:  # the client's close_notify: answer with ours, as TLS asks, and read no more
+                self._close_notify()
+                break
+            pieces.append(piece)
         return b"".join(pieces), None
+
+    def _close_notify(self) -> None:
+        try:
+            self._tls.unwrap()
+        except ssl.SSLError:
+            pass  # ours is in outgoing() all the same; the client closes the connection next
 
     def send(self, data: bytes) -> None:
         self._tls.write(data)
