@@ -56,7 +56,8 @@ _SUBSTITUTION = Table({
     "find": Key(str, ABSENT),  # a literal text, or
     "pattern": Key(str, ABSENT, check=_regex_problem),  # a Python regular expression
     "replace": Key(str),
-    "when": Key(str, "always", choices={"always", "port_moved"}),
+    "when": Key(str, "always", choices={"always", "port_moved", "tls"}),
+    "tls": Key(bool, False),  # a match means the snippet asks for TLS: it runs against the stub's TLS port
     "why": Key(str),
 }, rule=lambda rule: None if ("find" in rule) != ("pattern" in rule) else "one of find and pattern, not both")
 SUBSTITUTIONS = Table({"substitution": Key(list, each=_SUBSTITUTION)})

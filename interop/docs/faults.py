@@ -17,9 +17,11 @@ from .runner import PageResult
 RUNS = ("PASS", "FLAKY")  # verdicts of snippets that do run, and so can be run under a fault
 
 
-def run_snippet_faults(results: list[PageResult], auth_db: Path, port_config: dict) -> tuple[list, list, list]:
+def run_snippet_faults(results: list[PageResult], auth_db: Path, port_config: dict, tls_config: dict
+                       ) -> tuple[list, list, list]:
     """(rows, fault columns, notes): one row per runnable snippet attempt (page, #, attempt, then one
-    outcome per fault), and a note for every outcome that is neither ok nor a clear error."""
+    outcome per fault), and a note for every outcome that is neither ok nor a clear error. A snippet
+    that asked for TLS runs against a TLS stub of `tls_config` (the port and certificate its code names)."""
     spec = load_faults()
     rows, evidence = [], []
     for result in results:
@@ -29,7 +31,8 @@ def run_snippet_faults(results: list[PageResult], auth_db: Path, port_config: di
                     continue
                 outcomes = []
                 for fault in spec["fault"]:
-                    outcome, why = _one(verdict.prepared, fault, spec, auth_db, port_config)
+                    outcome, why = _one(verdict.prepared, fault, spec, auth_db,
+                                        tls_config if verdict.tls else port_config)
                     outcomes.append(SHORT[outcome])
                     if outcome not in ("survives", "fails clearly"):
                         evidence.append(f"{result.page.name} #{snippet_result.snippet.index} ({verdict.label}) under "

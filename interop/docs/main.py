@@ -59,12 +59,16 @@ def main(argv: list[str] | None = None) -> int:
 
     free = documented_port_is_free()
     port_config = {"port": DOCUMENTED_PORT, "also_hosts": ("::1",)} if free else {"port": 0}
-    with run_stub(AUTH_DB, **port_config) as stub:
-        print(f"docs: stub on port {stub.port}" + ("" if free else " (9009 is busy: ports in snippets are substituted)"))
-        ctx = Context(stub, load_key(DEFAULT_JWK), out / "work", args.budget, port_moved=not free)
+    with run_stub(AUTH_DB, **port_config) as stub, run_stub(AUTH_DB, tls=True, tls_dir=str(out / "tls")) as tls_stub:
+        print(f"docs: stub on port {stub.port}" + ("" if free else " (9009 is busy: ports in snippets are substituted)")
+              + f", its TLS twin on port {tls_stub.port} (CA {tls_stub.tls_ca})")
+        ctx = Context(stub, load_key(DEFAULT_JWK), out / "work", args.budget, port_moved=not free, tls_stub=tls_stub)
         results = [check_page(extract_page(page), ctx) for page in pages]
+        # the fault runs of a TLS snippet: a TLS stub on the port and with the certificate its code names
+        tls_config = {"port": tls_stub.port, "tls": True, "tls_cert": str(out / "tls" / "server.pem"),
+                      "tls_key": str(out / "tls" / "server.key")}
     fault_rows, fault_columns, fault_notes = ([], [], []) if args.no_faults else \
-        run_snippet_faults(results, AUTH_DB, port_config)
+        run_snippet_faults(results, AUTH_DB, port_config, tls_config)
 
     lines = report.lines_for(results, expectations)
     failed = sum(not ln.ok for ln in lines)

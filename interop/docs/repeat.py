@@ -33,6 +33,7 @@ class Verdict:
     reasons: Counter = field(default_factory=Counter)
     hints: dict = field(default_factory=dict)
     prepared: Prepared | None = field(default=None, repr=False)  # to run it again (under faults)
+    tls: bool = False  # the snippet asked for TLS and ran against the TLS stub
 
     @property
     def p_missed(self) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import checks
@@ -38,11 +38,16 @@ class Context:
     work: Path
     budget: float
     port_moved: bool
+    tls_stub: object  # the same, speaking TLS (serve --tls), for snippets that ask for TLS
 
     @property
     def values(self) -> dict:
         return {"kid": self.key["kid"], "d": self.key["d"], "x": self.key["x"], "y": self.key["y"],
-                "port": self.stub.port}
+                "port": self.stub.port, "tls_port": self.tls_stub.port, "tls_ca": str(self.tls_stub.tls_ca)}
+
+    def over_tls(self) -> Context:
+        """The context of a snippet that asks for TLS: its connections go to the TLS stub."""
+        return replace(self, stub=self.tls_stub)
 
 
 def documented_port_is_free() -> bool:
@@ -72,9 +77,15 @@ def check_page(page: Page, ctx: Context) -> PageResult:
 def check_snippet(snippet: Snippet, page_keys: dict, workdir: Path, ctx: Context) -> list[Verdict]:
     language = snippet.language
     if language in CLIENT_LANGUAGES:
-        code, substitutions = substitute(snippet.code, language, ctx.values, ctx.port_moved)
+        code, substitutions, tls = substitute(snippet.code, language, ctx.values, ctx.port_moved)
         runner = {"javascript": _javascript, "go": _go, "python": _python}[language]
-        return runner(code, substitutions, workdir, ctx)
+        if not tls:
+            return runner(code, substitutions, workdir, ctx)
+        verdicts = runner(code, substitutions, workdir, ctx.over_tls())
+        for verdict in verdicts:
+            verdict.tls = True
+            verdict.notes.insert(0, f"asks for TLS: run against the stub's TLS port {ctx.tls_stub.port}")
+        return verdicts
     if language == "bash":
         kind = checks.classify_bash(snippet.code)
         if kind == "install":
@@ -115,6 +126,8 @@ def _javascript(code: str, substitutions: list[str], workdir: Path, ctx: Context
 
 def _go(code: str, substitutions: list[str], workdir: Path, ctx: Context) -> list[Verdict]:
     prepared = prepare_go(code, workdir)
+    if ctx.stub is ctx.tls_stub:  # the Go client's config string has no roots option: Go reads SSL_CERT_FILE
+        prepared.env["SSL_CERT_FILE"] = str(ctx.tls_stub.tls_ca)
     if not prepared.command:
         return [not_installed("newest", prepared, substitutions)]
     verdict = repeat("newest", prepared, ctx.stub, ctx.budget, substitutions)

@@ -8,11 +8,14 @@ from .data import load_substitutions
 
 
 def substitute(code: str, language: str, values: dict, port_moved: bool,
-               rules: list[dict] | None = None) -> tuple[str, list[str]]:
-    """(changed code, ["'from' -> 'to' (why)", ...]) for the rules that apply and match."""
-    applied = []
+               rules: list[dict] | None = None) -> tuple[str, list[str], bool]:
+    """(changed code, ["'from' -> 'to' (why)", ...], whether the snippet asks for TLS) for the rules that
+    apply and match, in order: a rule with `tls` that matches makes it a TLS snippet, for which the
+    rules `when = "tls"` that follow apply too."""
+    applied, tls = [], False
     for rule in rules if rules is not None else load_substitutions():
-        if language not in rule["languages"] or (rule["when"] == "port_moved" and not port_moved):
+        when = rule["when"]
+        if language not in rule["languages"] or (when == "port_moved" and not port_moved) or (when == "tls" and not tls):
             continue
         replacement = rule["replace"].format(**values)
         pattern = re.compile(rule["pattern"] if "pattern" in rule else re.escape(rule["find"]))
@@ -20,6 +23,7 @@ def substitute(code: str, language: str, values: dict, port_moved: bool,
         if not found:
             continue
         code = pattern.sub(lambda _match, text=replacement: text, code)
+        tls = tls or rule["tls"]
         shown = replacement if len(replacement) <= 20 else replacement[:12] + "..."
         applied += [f"{text!r} -> {shown!r} ({rule['why'].format(**values)})" for text in found]
-    return code, applied
+    return code, applied, tls

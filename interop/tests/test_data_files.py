@@ -30,7 +30,7 @@ MISSPELT = [
      "page 1 (000_641e6b6320ef4640.txt): snippet 1"),
     (paths.DOCS_EXPECTATIONS, load_expectations, "\nno_runnable_snippet = true", "\nno_runable_snippet = true",
      "page 3 (002_fdc667869027e8cc.txt)"),
-    (paths.DOCS_SUBSTITUTIONS, load_substitutions, 'when = "port_moved"', 'whenever = "port_moved"', "substitution 6"),
+    (paths.DOCS_SUBSTITUTIONS, load_substitutions, 'when = "port_moved"', 'whenever = "port_moved"', "substitution 10"),
     (paths.DOCS_DEPENDENCIES, dependencies, "label = ", "lable = ", "javascript: replacements node-webcrypto-ossl"),
     (paths.DOCS_CONF_KEYS, conf_keys, 'kind = "path"', 'knd = "path"', "keys line.tcp.auth.db.path"),
     (paths.DOCS_CONF_KEYS, conf_keys, 'managers = ["brew", "port"]', 'manager = ["brew", "port"]',

@@ -13,18 +13,27 @@ from interop.docs.clients import javascript_dependencies, key_line, python_distr
 from interop.docs.substitute import substitute
 from interop.paths import REPO
 
-VALUES = {"kid": "testUser1", "d": "D", "x": "X", "y": "Y", "port": 4242}
+VALUES = {"kid": "testUser1", "d": "D", "x": "X", "y": "Y", "port": 4242, "tls_port": 4343, "tls_ca": "/ca.pem"}
 
 
 def test_placeholders_and_tls_are_substituted_and_listed():
     code = 'auth = ("YOUR_KID", "YOUR_D_KEY")\nSender(HOST, 9009, auth=auth, tls = True)\n'
-    changed, applied = substitute(code, "python", VALUES, port_moved=False)
-    assert changed == 'auth = ("testUser1", "D")\nSender(HOST, 9009, auth=auth, tls=False)\n'
-    assert len(applied) == 3 and any("TLS" in a for a in applied)
+    changed, applied, tls = substitute(code, "python", VALUES, port_moved=False)
+    assert changed == 'auth = ("testUser1", "D")\nSender(HOST, 4343, auth=auth, tls=\'/ca.pem\')\n'
+    assert tls and len(applied) == 4 and any("TLS port" in a for a in applied)
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("python", "tcps::tls_roots=/ca.pem;addr=localhost:4343;"), ("javascript", "tcps::tls_ca=/ca.pem;addr=localhost:4343;"),
+    ("go", "tcps::addr=localhost:4343;")])
+def test_a_tcps_config_string_runs_against_the_tls_stub_trusting_its_ca(language, expected):
+    changed, _applied, tls = substitute("tcps::addr=localhost:9009;", language, VALUES, port_moved=False)
+    assert (changed, tls) == (expected, True)
+    assert substitute("tcp::addr=localhost:9009;", language, VALUES, port_moved=False)[2] is False
 
 
 def test_port_is_substituted_only_when_moved():
-    changed, applied = substitute("addr := \"127.0.0.1:9009\"", "go", VALUES, port_moved=True)
+    changed, applied, _tls = substitute("addr := \"127.0.0.1:9009\"", "go", VALUES, port_moved=True)
     assert changed == 'addr := "127.0.0.1:4242"' and "busy" in applied[0]
     assert substitute("x 9009", "go", VALUES, port_moved=False)[0] == "x 9009"
 
