@@ -65,6 +65,14 @@ func sendOnce(env *example.Env) error {
 	// Connect and authenticate, bounded: the deadline covers the dial and the challenge.
 	ctx, cancel := context.WithTimeout(context.Background(), env.Timeout)
 	defer cancel()
+	if env.TLSCA != "" {
+		// harness: over tcps:: v4.1.0 dials with tls.DialWithDialer, which ignores the context: the TCP
+		// connect and the TLS handshake have no bound of the library's, so a watchdog gives them one.
+		watchdog := time.AfterFunc(env.Timeout, func() {
+			example.Fail(env.ID, fmt.Errorf("connecting and authenticating over TLS: timed out after %v", env.Timeout))
+		})
+		defer watchdog.Stop()
+	}
 	sender, err := qdb.LineSenderFromConf(ctx, conf)
 	if err != nil {
 		return fmt.Errorf("connecting and authenticating: %w", err)
