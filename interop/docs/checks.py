@@ -54,7 +54,7 @@ COORDINATE_BYTES = 32
 
 @dataclass
 class CheckResult:
-    verdict: str  # "PASS", "FAILS TO RUN", "REJECTED", "NOT RUNNABLE" or "SKIPPED"
+    verdict: str  # "PASS", "FAILS TO RUN", "REJECTED" or "SKIPPED" (with its reason first in the evidence)
     evidence: str  # first line: the summary; then what was checked and what was found
     notes: list[str] = field(default_factory=list)  # what a docs maintainer should know, even on PASS
     substitutions: list[str] = field(default_factory=list)  # "from -> to (why)", every change before running
@@ -350,7 +350,7 @@ def _platforms_of(tab: str | None) -> list[dict]:
 
 
 def check_install_commands(code: str, tab: str | None) -> CheckResult:
-    """NOT RUNNABLE: installs are not run (this machine provides jose and jq); notes when a manager does not
+    """SKIPPED: installs are not run (this machine provides jose and jq); notes when a manager does not
     fit the tab's platform, or needs root and has no sudo."""
     commands = [(command, _manager_of(command)) for command in _commands(code)]
     managers = list(dict.fromkeys(manager for _, manager in commands if manager))
@@ -377,7 +377,7 @@ def check_install_commands(code: str, tab: str | None) -> CheckResult:
     if unprivileged:
         notes.append(f"{' and '.join(unprivileged)} without sudo: as an ordinary user it fails with a permission "
                      "error")
-    return CheckResult("NOT RUNNABLE", "\n".join(evidence), notes)
+    return CheckResult("SKIPPED", "\n".join(evidence), notes)
 
 
 # --- the key recipe ----------------------------------------------------------------------------------------

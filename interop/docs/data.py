@@ -8,37 +8,75 @@ import re
 from functools import cache
 from pathlib import Path
 
-from ..datafile import ABSENT, Key, Table, load_toml
+from ..datafile import ABSENT, DataFileError, Key, Table, entry_name, load_toml
 from ..paths import DOCS_CONF_KEYS, DOCS_DEPENDENCIES, DOCS_EXPECTATIONS, DOCS_SHIMS, DOCS_SUBSTITUTIONS
 
 # Every verdict an attempt can get (repeat.Verdict, checks.CheckResult), and so an expectation can name.
-VERDICTS = {"PASS", "FAILS TO INSTALL", "FAILS TO BUILD", "FAILS TO RUN", "REJECTED", "ROWS LOST", "FLAKY",
-            "NOT RUNNABLE", "SKIPPED"}
+FAILURES = ("FAILS TO INSTALL", "FAILS TO BUILD", "FAILS TO RUN", "REJECTED", "ROWS LOST", "FLAKY")
+VERDICTS = {"PASS", *FAILURES, "SKIPPED"}
 ATTEMPTS = ("newest", "replacement", "older_major", "check")  # a verdict's label, spaces as underscores
 
 # --- docs_expectations.toml -------------------------------------------------------------------------------
 
+
+class ExpectationsError(DataFileError):
+    """Two entries of docs_expectations.toml that name the same snippet."""
+
+
+def _digest_problem(digest: str) -> str | None:
+    return None if re.fullmatch(r"[0-9a-f]{12}", digest) else "expected 12 lowercase hex digits (extract.content_digest)"
+
+
+def _snippet_problem(entry: dict) -> str | None:
+    attempts = [a for a in ATTEMPTS if a in entry]
+    if not attempts:
+        return f"no verdict: give at least one of {', '.join(ATTEMPTS)}"
+    failing = [a for a in attempts if entry[a] in FAILURES]
+    if failing and not entry.get("why", "").strip():
+        return f"{failing[0]} = {entry[failing[0]]!r} is an expected failure: it needs a why"
+    return None
+
+
 _SNIPPET = Table({
-    "index": Key(int),  # the position among the page's fenced blocks
-    "language": Key(str, ABSENT),  # for the reader; not compared
-    "why": Key(str, ABSENT),  # for the reader; not compared
+    "heading": Key(str),  # the nearest Markdown heading above the block ("" before the first)
+    "language": Key(str),  # the block's normalised language ("" when unlabelled)
+    "digest": Key(str, check=_digest_problem),  # of the block's content
+    "occurrence": Key(int, 1),  # the nth block on the page with the same heading, language and digest
+    "why": Key(str, ABSENT),  # what the verdict means for the page; required for an expected failure
     **{attempt: Key(str, ABSENT, choices=VERDICTS) for attempt in ATTEMPTS},
-})
+}, label="heading", rule=_snippet_problem)
 _PAGE = Table({
     "name": Key(str),  # the page's file name
-    "no_runnable_snippet": Key(bool, False),
+    "why": Key(str, ABSENT),  # for the reader: a page without snippets, say
     "snippet": Key(list, [], each=_SNIPPET),
 }, label="name")
 EXPECTATIONS = Table({"page": Key(list, [], each=_PAGE)})
 
 
+def snippet_key(entry: dict) -> tuple[str, str, str, int]:
+    """What names a snippet in the expectations: (heading, language, digest, occurrence)."""
+    return entry["heading"], entry["language"], entry["digest"], entry["occurrence"]
+
+
 def load_expectations(path: Path | None = DOCS_EXPECTATIONS) -> dict:
-    """{page name: {"no_runnable_snippet": bool, "snippets": {index: {attempt: verdict}}}}; {} without a file."""
+    """{page name: {"why": str | None, "snippets": {snippet_key: {"why": str | None, attempt: verdict}}}};
+    {} without a file."""
     if path is None or not path.exists():
         return {}
-    return {page["name"]: {"no_runnable_snippet": page["no_runnable_snippet"],
-                           "snippets": {s["index"]: {a: s[a] for a in ATTEMPTS if a in s} for s in page["snippet"]}}
-            for page in load_toml(path, EXPECTATIONS)["page"]}
+    pages: dict = {}
+    for number, page in enumerate(load_toml(path, EXPECTATIONS)["page"], 1):
+        where = f"{path}: {entry_name('page', number, page, 'name')}"
+        if page["name"] in pages:
+            raise ExpectationsError(f"{where}: a second entry for the page")
+        snippets: dict = {}
+        for index, entry in enumerate(page["snippet"], 1):
+            key = snippet_key(entry)
+            if key in snippets:
+                raise ExpectationsError(f"{where}: {entry_name('snippet', index, entry, 'heading')}: the same heading, "
+                                        "language, digest and occurrence as an earlier entry")
+            snippets[key] = {"why": entry.get("why"), **{a: entry[a] for a in ATTEMPTS if a in entry}}
+        pages[page["name"]] = {"why": page.get("why"), "snippets": snippets}
+    return pages
 
 
 # --- substitutions.toml -----------------------------------------------------------------------------------

@@ -4,18 +4,21 @@ A page is read at run time; nothing of it is kept here. Fences are ``` or ~~~ (t
 indented inside JSX), closed by a line of the same character at least as long; an unclosed fence runs to
 the end of the page. Outside fences, Docusaurus ``<Tabs values={[...]}>`` / ``<TabItem value="...">`` tags
 are tracked (JSX may span lines; nesting allowed) so each snippet knows the label of the tab it sits in.
+Each snippet also knows the nearest Markdown heading above it (ATX `## ...` or setext) and a digest of its
+content: with its language they name it in the expectations, so a block inserted above does not shift them.
 A page with no fences gets a reason instead of snippets, which says when the page looks like text scraped
 from a rendered site (code without fences, so nothing can be delimited reliably).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["NO_FENCES_REASON", "SCRAPED_REASON", "Page", "Snippet", "extract_page", "extract_text",
-           "normalise_language"]
+__all__ = ["NO_FENCES_REASON", "SCRAPED_REASON", "Page", "Snippet", "content_digest", "extract_page",
+           "extract_text", "normalise_language"]
 
 NO_FENCES_REASON = "the page has no fenced code blocks"
 SCRAPED_REASON = ("text scraped from a rendered page: code appears without fences, "
@@ -42,6 +45,11 @@ class Snippet:
     attrs: dict = field(hash=False)   # attributes of the info string, e.g. {"title": "/path/to/server.conf"}
     tab: str | None    # the label of the enclosing <TabItem>, or None
     code: str          # the block's content, without the fences, with the fence's indentation removed
+    heading: str = ""  # the nearest Markdown heading above the block ("" before the first)
+
+    @property
+    def digest(self) -> str:
+        return content_digest(self.code)
 
 
 @dataclass
@@ -50,6 +58,23 @@ class Page:
     name: str
     snippets: list[Snippet]
     no_snippet_reason: str | None   # None when there are snippets; else why there is nothing to run
+
+
+def content_digest(code: str) -> str:
+    """12 hex digits of SHA-256 over the block's lines, trailing spaces and surrounding blank lines dropped
+    (so re-wrapping the fence or trailing whitespace does not change it; any other edit does)."""
+    text = "\n".join(line.rstrip() for line in code.splitlines()).strip("\n")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
+
+
+def heading_text(text: str) -> str:
+    """A heading's text: a Docusaurus anchor ({#id}) and inline markup around it removed."""
+    text = re.sub(r"\s*\{#[^}]*\}\s*$", "", text.strip())
+    return re.sub(r"\s+", " ", text.replace("`", "").replace("**", "")).strip()
 
 
 def normalise_language(word: str) -> str:
@@ -322,10 +347,18 @@ def extract_text(text: str, name: str = "<page>") -> Page:
     start = _front_matter_end(lines)
     tracker = _TabTracker()
     snippets: list[Snippet] = []
+    heading = ""
     i = start
     while i < len(lines):
         fence = _open_fence(lines[i])
         if fence is None:
+            atx = _ATX.match(lines[i])
+            if atx and (atx[2] or "").strip():
+                heading = heading_text(atx[2])
+            elif (_SETEXT.match(lines[i]) and i > start and lines[i - 1].strip()
+                  and not _ATX.match(lines[i - 1]) and not _open_fence(lines[i - 1])
+                  and not lines[i - 1].lstrip().startswith(("<", "|", "-", "*", ">"))):
+                heading = heading_text(lines[i - 1])
             tracker.feed(lines[i])
             i += 1
             continue
@@ -340,7 +373,7 @@ def extract_text(text: str, name: str = "<page>") -> Page:
         language = normalise_language(word) if word else _tab_language(tracker.current, tracker.current_value)
         snippets.append(Snippet(page=name, index=len(snippets) + 1, line=i + 1, language=language,
                                 info=info.strip(), attrs=attrs, tab=tracker.current,
-                                code="".join(b + "\n" for b in body)))
+                                code="".join(b + "\n" for b in body), heading=heading))
         i = j + 1
     reason = None if snippets else _no_snippet_reason(lines[start:], start > 0)
     return Page(path=Path(name), name=name, snippets=snippets, no_snippet_reason=reason)

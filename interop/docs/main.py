@@ -1,8 +1,10 @@
 """`python -m interop.docs [PAGE...]`: run the snippets of documentation pages against the stub.
 
 Without pages it checks ../shared/docs-pages beside the repository (or $ILP_SHARED_DIR/docs-pages),
-and says so and stops when that folder is absent. Verdicts of pages named in the expectations file
-(interop/docs_expectations.toml by default) must equal the expectation, in either direction.
+and says so and stops when that folder is absent. A snippet's expectation (interop/docs_expectations.toml
+by default) is found by its heading, language and content; a verdict must equal its expectation, in either
+direction, and a failing verdict without one fails the run. SKIPPED blocks are counted apart. The run ends
+`docs: N passed, N failed, N skipped`. --update-expectations writes this run's verdicts into the file.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from ..datafile import DataFileError
 from ..paths import AUTH_DB, DEFAULT_BUILD_DIR, DEFAULT_JWK, DOCS_EXPECTATIONS, REPO
 from ..report import summary_line
 from ..robustness import load_faults
-from . import report
-from .data import conf_keys, dependencies, load_expectations, load_substitutions
+from . import report, update
+from .data import FAILURES, conf_keys, dependencies, load_expectations, load_substitutions
 from .extract import extract_page
 from .faults import run_snippet_faults
 from .runner import DOCUMENTED_PORT, Context, check_page, documented_port_is_free, load_key
@@ -33,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=60.0, help="seconds of repetition per client snippet")
     parser.add_argument("--expectations", type=Path, default=DOCS_EXPECTATIONS)
     parser.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
+    parser.add_argument("--update-expectations", action="store_true",
+                        help="write this run's verdicts into the expectations file (keeping the whys that still apply)")
     parser.add_argument("--no-faults", action="store_true",
                         help="skip running the snippets that work once more under each fault (reported only)")
     args = parser.parse_args(argv)
@@ -40,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     pages = args.pages or _shared_pages()
     if not pages:
         print(f"docs: no page given and no {_shared_folder()} folder: nothing to check (skipped)")
-        print(summary_line("docs", 0, 0))
+        print(summary_line("docs", 0, 0) + ", 0 skipped")
         return 0
     missing = [p for p in pages if not p.is_file()]
     if missing:
@@ -70,9 +74,19 @@ def main(argv: list[str] | None = None) -> int:
     fault_rows, fault_columns, fault_notes = ([], [], []) if args.no_faults else \
         run_snippet_faults(results, AUTH_DB, port_config, tls_config)
 
+    if args.update_expectations:
+        review = update.write(args.expectations, results, expectations)
+        print(f"docs: wrote the verdicts of {len(pages)} pages into {args.expectations}"
+              + "".join(f"\n  write the why of {entry}" for entry in review))
+        try:
+            expectations = load_expectations(args.expectations)
+        except DataFileError as error:  # a bug of the writer: say so rather than leave it unnoticed
+            print(f"docs: the updated file does not load: {error}", file=sys.stderr)
+            return 2
     lines = report.lines_for(results, expectations)
-    failed = sum(not ln.ok for ln in lines)
-    summary = f"{len(pages)} pages, {len(lines)} verdicts in {time.perf_counter() - started:.0f} s (budget {args.budget:g} s per client snippet)"
+    counts = report.counts(lines)
+    expected_failures = sum(ln.status == "passed" and ln.verdict in FAILURES for ln in lines)
+    summary = f"{len(pages)} pages, {len(lines)} verdicts ({expected_failures} expected failures) in {time.perf_counter() - started:.0f} s (budget {args.budget:g} s per client snippet)"
     print()
     print(report.verdict_table(lines))
     print()
@@ -86,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     report.write_report(out / "report.md", lines, summary, robustness)
     report.write_junit_report(out / "junit.xml", lines)
     print(f"{summary}; report: {out / 'report.md'}, JUnit: {out / 'junit.xml'}")
-    print(summary_line("docs", len(lines) - failed, failed))
-    return 1 if failed else 0
+    print(report.summary_line(lines))
+    return 1 if counts["failed"] else 0
 
 
 def _fresh_work_folder(work: Path) -> None:

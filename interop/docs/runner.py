@@ -95,12 +95,12 @@ def check_snippet(snippet: Snippet, page_keys: dict, workdir: Path, ctx: Context
         if "jose" in snippet.code:
             workdir.mkdir(parents=True, exist_ok=True)
             return [_from_check(checks.run_key_recipe(snippet.code, workdir))]
-        return [Verdict("check", "NOT RUNNABLE", "a shell script that is neither an install, an auth file nor the key recipe")]
+        return [Verdict("check", "SKIPPED", "out of scope: a shell script that is neither an install, an auth file nor the key recipe")]
     if language == "ini":
         return [_from_check(checks.check_server_conf(snippet.code))]
     if language == "json":
         return [_from_check(checks.check_jwk(snippet.code, page_keys))]
-    return [Verdict("check", "NOT RUNNABLE", f"no check for {language or 'unlabelled'} code blocks")]
+    return [Verdict("check", "SKIPPED", f"out of scope: no check for {language or 'unlabelled'} code blocks")]
 
 
 def _from_check(result) -> Verdict:

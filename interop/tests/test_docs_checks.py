@@ -220,7 +220,7 @@ def test_classify_bash(code, kind):
 
 def test_install_commands_are_not_run_and_yum_under_debian_gets_a_note():
     result = check_install_commands("yum install jose\nyum install jq\n", "Debian")
-    assert result.verdict == "NOT RUNNABLE"
+    assert result.verdict == "SKIPPED"
     assert result.evidence.startswith("installs packages with yum; not run: the checker's machine provides jose and jq")
     assert any(note.startswith("Debian uses apt, not yum") for note in result.notes)
 
@@ -240,7 +240,7 @@ def test_install_commands_are_not_run_and_yum_under_debian_gets_a_note():
 )
 def test_install_platform_notes(code, tab, platform_note):
     result = check_install_commands(code, tab)
-    assert result.verdict == "NOT RUNNABLE"
+    assert result.verdict == "SKIPPED"
     notes = [note for note in result.notes if " uses " in note]
     assert len(notes) == (platform_note is not None)
     if platform_note:
@@ -356,8 +356,8 @@ def test_page_001(tmp_path):
     bash = [(tab, code, classify_bash(code)) for language, tab, code in blocks if language == "bash"]
 
     installs = [(tab, check_install_commands(code, tab)) for tab, code, kind in bash if kind == "install"]
-    assert [(tab, r.verdict) for tab, r in installs] == [("macos", "NOT RUNNABLE"), ("debian", "NOT RUNNABLE"),
-                                                         ("ubuntu", "NOT RUNNABLE")]
+    assert [(tab, r.verdict) for tab, r in installs] == [("macos", "SKIPPED"), ("debian", "SKIPPED"),
+                                                         ("ubuntu", "SKIPPED")]
     platform_notes = {tab: [n for n in r.notes if " uses " in n] for tab, r in installs}
     assert platform_notes["macos"] == platform_notes["ubuntu"] == []
     assert platform_notes["debian"][0].startswith("Debian uses apt, not yum")

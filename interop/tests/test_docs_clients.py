@@ -3,13 +3,21 @@ against the stub (stdlib-only snippets, so no package download is needed)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
+from interop.datafile import DataFileError
+from interop.docs import update
 from interop.docs.clients import javascript_dependencies, key_line, python_distributions
+from interop.docs.data import load_expectations
+from interop.docs.extract import extract_page, extract_text
+from interop.docs.repeat import Verdict
+from interop.docs.report import counts, lines_for, summary_line
+from interop.docs.runner import PageResult, SnippetResult
 from interop.docs.substitute import substitute
 from interop.paths import REPO
 
@@ -98,34 +106,72 @@ def _docs(tmp_path, *args) -> subprocess.CompletedProcess:
                           cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
 
 
+def _entry(snippet, **verdicts) -> str:
+    """An expectations entry naming `snippet` by heading, language and digest."""
+    lines = ["[[page.snippet]]", f"heading = {snippet.heading!r}", f"language = {snippet.language!r}",
+             f"digest = {snippet.digest!r}", *(f"{k} = {v!r}" for k, v in verdicts.items())]
+    return "\n".join(lines).replace("'", '"') + "\n"
+
+
 @pytest.mark.timeout(600)
 def test_a_page_of_runnable_snippets(tmp_path):
     page = _page(tmp_path, [("", "NodeJS", GOOD_JS), ("python", "", REJECTED_PY),
                             ("ini", "", "line.tcp.auth.db.path=conf/auth.txt"), ("text", "", "hello")])
+    s = extract_page(page).snippets
     expectations = tmp_path / "expect.toml"
-    expectations.write_text(
-        '[[page]]\nname = "page.md"\n'
-        '[[page.snippet]]\nindex = 1\nnewest = "PASS"\n'
-        '[[page.snippet]]\nindex = 2\nnewest = "REJECTED"\n'
-        '[[page.snippet]]\nindex = 3\ncheck = "PASS"\n'
-        '[[page.snippet]]\nindex = 4\ncheck = "NOT RUNNABLE"\n')
+    expectations.write_text('[[page]]\nname = "page.md"\n' + _entry(s[0], newest="PASS")
+                            + _entry(s[1], newest="REJECTED", why="the placeholder kid is not substituted here")
+                            + _entry(s[2], check="PASS"))
     proc = _docs(tmp_path, page, "--budget", "2", "--expectations", str(expectations))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.rstrip().endswith("docs: 4 passed, 0 failed")
+    assert proc.stdout.rstrip().endswith("docs: 3 passed, 0 failed, 1 skipped")
     assert "base64_invalid_length" in proc.stdout  # the stub's reason, next to the REJECTED verdict
     assert "'YOUR_KID' -> 'testUser1'" in proc.stdout  # the substitution is listed
     report = (tmp_path / "build" / "docs" / "report.md").read_text()
     assert "| page.md | 1 | javascript | NodeJS | newest | PASS |" in report
+    assert "| page.md | 4 | text |  | check | SKIPPED |  | out of scope: no check for text code blocks |" in report
 
 
 @pytest.mark.timeout(600)
 def test_a_verdict_that_differs_from_its_expectation_fails_the_run(tmp_path):
     page = _page(tmp_path, [("python", "", REJECTED_PY)])
     expectations = tmp_path / "expect.toml"
-    expectations.write_text('[[page]]\nname = "page.md"\n[[page.snippet]]\nindex = 1\nnewest = "PASS"\n')
+    expectations.write_text('[[page]]\nname = "page.md"\n' + _entry(extract_page(page).snippets[0], newest="PASS"))
     proc = _docs(tmp_path, page, "--budget", "0", "--expectations", str(expectations))
     assert proc.returncode == 1
-    assert "EXPECTED PASS" in proc.stdout and proc.stdout.rstrip().endswith("docs: 0 passed, 1 failed")
+    assert "EXPECTED PASS" in proc.stdout and proc.stdout.rstrip().endswith("docs: 0 passed, 1 failed, 0 skipped")
+
+
+@pytest.mark.timeout(600)
+def test_a_failing_snippet_without_an_expectation_fails_the_run(tmp_path):
+    page = _page(tmp_path, [("python", "", REJECTED_PY), ("text", "", "hello")])
+    proc = _docs(tmp_path, page, "--budget", "0", "--expectations", str(tmp_path / "none.toml"))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "FAILS: no expectation" in proc.stdout
+    assert proc.stdout.rstrip().endswith("docs: 0 passed, 1 failed, 1 skipped")
+
+
+@pytest.mark.timeout(600)
+def test_update_expectations_round_trips(tmp_path):
+    page = _page(tmp_path, [("python", "", REJECTED_PY), ("ini", "", "line.tcp.auth.db.path=conf/auth.txt"),
+                            ("text", "", "hello")])
+    expectations = tmp_path / "expect.toml"
+    proc = _docs(tmp_path, page, "--budget", "0", "--expectations", str(expectations), "--update-expectations")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.rstrip().endswith("docs: 2 passed, 0 failed, 1 skipped")
+    assert "write the why of page.md #1" in proc.stdout
+    written = load_expectations(expectations)["page.md"]["snippets"]
+    assert sorted(v.get("newest") or v.get("check") for v in written.values()) == ["PASS", "REJECTED", "SKIPPED"]
+    # the maintainer writes the why; a second update keeps it and changes nothing else
+    text = expectations.read_text()
+    reviewed = re.sub(r'why = "TO REVIEW[^\n]*', 'why = "the page forgot to say which kid to use"', text)
+    expectations.write_text(reviewed)
+    proc = _docs(tmp_path, page, "--budget", "0", "--expectations", str(expectations), "--update-expectations")
+    assert proc.returncode == 0 and "write the why" not in proc.stdout, proc.stdout + proc.stderr
+    assert expectations.read_text() == reviewed
+    # and a plain run against the written file passes
+    proc = _docs(tmp_path, page, "--budget", "0", "--expectations", str(expectations))
+    assert proc.returncode == 0 and proc.stdout.rstrip().endswith("docs: 2 passed, 0 failed, 1 skipped")
 
 
 def test_a_page_without_fences(tmp_path):
@@ -133,4 +179,51 @@ def test_a_page_without_fences(tmp_path):
     page.write_text("Authenticate\nconst x = 1\nfunction f() {\n")
     proc = _docs(tmp_path, str(page), "--budget", "0")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "NO RUNNABLE SNIPPET" in proc.stdout and "scraped" in proc.stdout
+    assert "no runnable snippet" in proc.stdout and "scraped" in proc.stdout
+    assert proc.stdout.rstrip().endswith("docs: 0 passed, 0 failed, 1 skipped")
+
+
+# --- verdicts against expectations, without running anything ----------------------------------------------
+
+def _results(text: str, verdicts: list[str]) -> list[PageResult]:
+    page = extract_text(text, "page.md")
+    return [PageResult(page, [SnippetResult(s, [Verdict("check" if v == "SKIPPED" else "newest", v, "why not")])
+                              for s, v in zip(page.snippets, verdicts, strict=True)])]
+
+
+PAGE = "# Install\n```sh\nbrew install jose\n```\n## Client\n```python\nbroken()\n```\n```go\npackage x\n```\n"
+
+
+def test_skipped_blocks_count_apart_and_failures_need_an_expectation():
+    lines = lines_for(_results(PAGE, ["SKIPPED", "FAILS TO RUN", "PASS"]), {})
+    assert [ln.status for ln in lines] == ["skipped", "failed", "passed"]
+    assert summary_line(lines) == "docs: 1 passed, 1 failed, 1 skipped"
+    assert lines[1].judged == "FAILS: no expectation"
+
+
+def test_expectations_follow_a_snippet_when_a_block_is_inserted_above(tmp_path):
+    results = _results(PAGE, ["SKIPPED", "FAILS TO RUN", "PASS"])
+    file = tmp_path / "expect.toml"
+    review = update.write(file, results, {})
+    assert review == ["page.md #2 under 'Client': FAILS TO RUN"]
+    expectations = load_expectations(file)
+    assert counts(lines_for(results, expectations)) == {"passed": 2, "failed": 0, "skipped": 1}
+    inserted = PAGE.replace("## Client\n", "## Client\n```js\nnew()\n```\n")
+    lines = lines_for(_results(inserted, ["SKIPPED", "PASS", "FAILS TO RUN", "PASS"]), expectations)
+    assert [(ln.index, ln.status, ln.judged) for ln in lines] == [
+        (1, "skipped", "ok"), (2, "passed", ""), (3, "passed", "ok"), (4, "passed", "ok")]
+    # an expected failure that now passes fails the run (a fix is never silent), and so does a stale entry
+    fixed = lines_for(_results(PAGE.replace("broken()", "fixed()"), ["SKIPPED", "PASS", "PASS"]), expectations)
+    assert next((ln.verdict, ln.status) for ln in fixed) == ("(no such snippet)", "failed")
+    assert lines_for(_results(PAGE, ["SKIPPED", "PASS", "PASS"]), expectations)[1].judged == "EXPECTED FAILS TO RUN"
+
+
+def test_an_expected_failure_needs_a_why_and_a_snippet_is_named_once(tmp_path):
+    file = tmp_path / "expect.toml"
+    entry = '[[page.snippet]]\nheading = "A"\nlanguage = "go"\ndigest = "0123456789ab"\nnewest = "FLAKY"\n'
+    file.write_text('[[page]]\nname = "p.md"\n' + entry)
+    with pytest.raises(DataFileError, match=r"p\.md\): snippet 1 \(A\): newest = 'FLAKY' is an expected failure"):
+        load_expectations(file)
+    file.write_text('[[page]]\nname = "p.md"\n' + entry + 'why = "w"\n' + entry + 'why = "w"\n')
+    with pytest.raises(DataFileError, match="snippet 2 \\(A\\): the same heading, language, digest"):
+        load_expectations(file)

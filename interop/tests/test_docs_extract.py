@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from interop.docs.extract import NO_FENCES_REASON, SCRAPED_REASON, Page, Snippet, extract_page, extract_text
+from interop.docs.extract import (
+    NO_FENCES_REASON,
+    SCRAPED_REASON,
+    Page,
+    Snippet,
+    content_digest,
+    extract_page,
+    extract_text,
+)
 from interop.paths import REPO
 
 SHARED = Path(os.environ.get("ILP_SHARED_DIR", REPO.parent / "shared"))
@@ -253,3 +261,22 @@ def test_sample_page_001_has_ten_snippets():
 def test_sample_page_002_is_scraped_text():
     p = extract_page(sample("002"))
     assert p.snippets == [] and p.no_snippet_reason == SCRAPED_REASON
+
+
+# --- headings and digests (what names a snippet in the expectations) ---------------------------------------
+
+def test_each_snippet_knows_its_nearest_heading():
+    p = page(f"{F}sh", "before any heading", F, "# Guide", "## Server `conf` {#server}", "", "<Tabs>",
+             f"{F}ini", "a=1", F, "Client keys", "-----------", f"{F}json", "{}", F,
+             f"{F}python", "# a comment, not a heading", F, "### Closing hashes ###", f"{F}go", "package x", F)
+    assert [(s.language, s.heading) for s in p.snippets] == [
+        ("bash", ""), ("ini", "Server conf"), ("json", "Client keys"), ("python", "Client keys"),
+        ("go", "Closing hashes")]
+
+
+def test_the_digest_follows_the_content_not_its_place_or_trailing_spaces():
+    first = page("# A", f"{F}js", "run()", F).snippets[0]
+    moved = page("# A", "text", f"{F}js", "", "run()   ", "", F).snippets[0]
+    edited = page("# A", f"{F}js", "run(1)", F).snippets[0]
+    assert first.digest == moved.digest == content_digest("run()\n")
+    assert len(first.digest) == 12 and edited.digest != first.digest
