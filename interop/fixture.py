@@ -12,6 +12,9 @@ import math
 import re
 from pathlib import Path
 
+from server_stub.ilp.values import MAX_DECIMAL_SCALE, decimal_text
+from server_stub.schema import known_type
+
 from .datafile import ABSENT, Key, Table, load_json_lines, load_toml
 from .paths import ROWS, SCHEMA
 
@@ -21,15 +24,7 @@ NON_FINITE = {"NaN", "Infinity", "-Infinity"}  # floats that JSON cannot write a
 _VALUE_TYPES = {"integer": int, "float": float, "string": str, "boolean": bool, "timestamp": int,
                 "array": list, "decimal": str}
 _OWN_KEYS = {"timestamp": {"unit"}, "array": {"element", "shape"}, "decimal": {"scale", "unscaled"}}
-MAX_DECIMAL_SCALE = 76
 _INTEGER_TEXT = re.compile(r"-?(0|[1-9][0-9]*)")
-
-
-def decimal_text(unscaled: int, scale: int) -> str:
-    """The exact text of unscaled * 10^-scale, with `scale` digits after the point: (-1234500, 4) -> '-123.4500'."""
-    digits = str(abs(unscaled)).rjust(scale + 1, "0")
-    whole, fraction = digits[:len(digits) - scale], digits[len(digits) - scale:]
-    return ("-" if unscaled < 0 else "") + whole + ("." + fraction if scale else "")
 
 
 def _column_rule(column: dict) -> str | None:
@@ -111,11 +106,8 @@ ROW = Table({
 }, label="id", rule=_row_rule)
 
 
-_COLUMN_TYPE = re.compile(r"[A-Z][A-Z0-9_]*(\([0-9]+(,[0-9]+)?\))?")  # DOUBLE, DECIMAL(18,4), VARCHAR
-
-
 def _declared_rule(table: dict) -> str | None:
-    wrong = sorted(f"{name} = {kind!r}" for name, kind in table["columns"].items() if not _COLUMN_TYPE.fullmatch(kind))
+    wrong = sorted(f"{name} = {kind!r}" for name, kind in table["columns"].items() if not known_type(kind))
     return f"not QuestDB column types: {', '.join(wrong)}" if wrong else None
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from server_stub.ilp import binary
+
 from ..datafile import Key, Table, load_toml
 from . import signatures
 from .case import Case, Script, probe
@@ -260,7 +262,7 @@ def _binary(recipe: str) -> bytes:
                 + struct.pack(f"<{len(values)}d", *values))
     if kind == "decimal":
         scale, unscaled = int(words[0]), int(words[1])
-        length = int(words[2]) if len(words) > 2 else (unscaled if unscaled >= 0 else ~unscaled).bit_length() // 8 + 1
+        length = int(words[2]) if len(words) > 2 else binary.decimal_length(unscaled)
         return b"==" + bytes([23, scale & 0xFF, length]) + (unscaled.to_bytes(length, "big", signed=True) if length else b"")
     if kind == "type":
         return b"==" + bytes([int(words[0])]) + bytes.fromhex(words[1])

@@ -23,7 +23,7 @@ import time
 
 from server_stub.tables import column_type, designated_type
 
-from ..questdb.parity import ticks_of_iso
+from ..questdb.parity import stored_elements, ticks_of_iso
 from .case import PROBE_TABLE, Case
 from .play import Seen
 
@@ -170,13 +170,8 @@ def _as_stored(column: dict, kind: str):
     if column["type"] == "timestamp":
         return None if value == -(2**63) else _ticks(value, column["unit"], kind)  # the minimum is NULL
     if column["type"] == "array" and value is not None:
-        return _stored_elements(value)
+        return stored_elements(value)
     return value
-
-
-def _stored_elements(value):
-    """An array's elements as /exec gives them: non-finite ones as NULL."""
-    return [_stored_elements(v) for v in value] if isinstance(value, list) else (None if isinstance(value, str) else value)
 
 
 def _ticks(value: int, unit: str, kind: str) -> int:

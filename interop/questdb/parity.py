@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from server_stub.ilp.values import decimal_text, rescale
 from server_stub.keys import load_jwk
 from server_stub.records import by_connection, by_peer
 from server_stub.schema import create_sql, decimal_type, load_schema
 
-from ..fixture import _same_value, decimal_text, expected_for
+from ..fixture import _same_value, expected_for
 from ..judge import judge_client
 from ..paths import SCHEMA
 from ..refsigner import run_case
@@ -237,27 +238,19 @@ def _as_stored(column: dict, stored_type: str | None = None):
     if kind == "timestamp":
         return _iso(_micros(value, column["unit"]))
     if kind == "array":
-        return _stored_elements(value)
+        return stored_elements(value)
     if kind == "decimal" and column["unscaled"] is not None:
         declared = decimal_type(stored_type or "")
-        unscaled = None if declared is None else _rescaled(int(column["unscaled"]), column["scale"], declared[1])
+        unscaled = None if declared is None else rescale(int(column["unscaled"]), column["scale"], declared[1])
         # No exact value at the column's scale: QuestDB refuses such a row, so any stored one differs.
         return value if unscaled is None else decimal_text(unscaled, declared[1])
     return value
 
 
-def _rescaled(unscaled: int, scale: int, to: int) -> int | None:
-    """unscaled * 10^-scale as an unscaled value at scale `to`; None when that would lose digits."""
-    if to >= scale:
-        return unscaled * 10 ** (to - scale)
-    quotient, rest = divmod(abs(unscaled), 10 ** (scale - to))
-    return None if rest else (-quotient if unscaled < 0 else quotient)
-
-
-def _stored_elements(value):
+def stored_elements(value):
     """An array's nested values with the non-finite elements ("NaN", "Infinity", "-Infinity") as null."""
     if isinstance(value, list):
-        return [_stored_elements(v) for v in value]
+        return [stored_elements(v) for v in value]
     return None if isinstance(value, str) else value
 
 

@@ -49,7 +49,7 @@ def load_schema(path: str | Path) -> dict[str, dict[str, str]]:
             raise SchemaError(f"{where}: needs exactly one key, columns = {{ name = \"TYPE\", ... }}")
         columns = {}
         for name, column_type in entry["columns"].items():
-            if not isinstance(column_type, str) or not _known(column_type):
+            if not isinstance(column_type, str) or not known_type(column_type):
                 raise SchemaError(f"{where}: column {name!r} has type {column_type!r}; known: "
                                   f"{', '.join(sorted(SIMPLE_TYPES))}, DOUBLE[] (one [] per dimension), "
                                   f"DECIMAL(p,s) with 1 <= p <= {MAX_PRECISION} and 0 <= s <= p")
@@ -60,7 +60,8 @@ def load_schema(path: str | Path) -> dict[str, dict[str, str]]:
     return tables
 
 
-def _known(column_type: str) -> bool:
+def known_type(column_type: str) -> bool:
+    """Whether a schema may declare this column type (the stub models it)."""
     if column_type in SIMPLE_TYPES or _ARRAY_RE.fullmatch(column_type):
         return True
     decimal = decimal_type(column_type)

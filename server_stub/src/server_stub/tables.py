@@ -35,7 +35,7 @@ import decimal
 import math
 
 from .ilp import IlpLineError, field_texts
-from .ilp.values import BadValue, decimal_value, text_decimal
+from .ilp.values import BadValue, decimal_value, rescale, text_decimal
 from .names import check_row
 from .schema import decimal_type
 
@@ -91,14 +91,9 @@ def to_decimal(value: dict, column: str) -> dict:
     binary = {"binary": True} if value.get("binary") else {}
     if number["unscaled"] is None:
         return decimal_value(None, scale) | sent | binary
-    unscaled, have = int(number["unscaled"]), number["scale"]
-    if have > scale:
-        unscaled, rest = divmod(abs(unscaled), 10 ** (have - scale))
-        unscaled = -unscaled if int(number["unscaled"]) < 0 else unscaled
-        if rest:
-            raise IlpLineError(f"column is {column}: {number['value']} would lose digits at scale {scale}")
-    else:
-        unscaled *= 10 ** (scale - have)
+    unscaled = rescale(int(number["unscaled"]), number["scale"], scale)
+    if unscaled is None:
+        raise IlpLineError(f"column is {column}: {number['value']} would lose digits at scale {scale}")
     if len(str(abs(unscaled))) > precision:
         raise IlpLineError(f"column is {column}: {number['value']} has more than {precision} digits")
     return decimal_value(unscaled, scale) | sent | binary

@@ -29,7 +29,6 @@ from cryptography.x509.oid import NameOID
 NAMES = ("localhost",)
 ADDRESSES = ("127.0.0.1", "::1")
 VALID_FOR = datetime.timedelta(days=2)  # a throwaway CA: long enough for any run, short enough to expire
-RECORD_HANDSHAKE = 0x16  # the first byte of a TLS ClientHello record; the second is 3 (the version's major)
 RECORD_TYPES = range(0x14, 0x18)  # change_cipher_spec, alert, handshake, application_data
 
 
@@ -114,7 +113,6 @@ class TlsSession:
         self._in, self._out = ssl.MemoryBIO(), ssl.MemoryBIO()
         self._tls = context.wrap_bio(self._in, self._out, server_side=True)
         self.established = False
-        self.version: str | None = None
         self._head: bytes | None = b""  # until the first two bytes are in
 
     def receive(self, data: bytes) -> tuple[bytes, tuple[str, dict] | None]:
@@ -134,7 +132,7 @@ class TlsSession:
                 return b"", None
             except ssl.SSLError as error:
                 return b"", failure(error)
-            self.established, self.version = True, self._tls.version()
+            self.established = True
         pieces = []
         while True:
             try:

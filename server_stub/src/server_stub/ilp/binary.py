@@ -222,12 +222,17 @@ def _encode_array(column: dict) -> bytes:
     return bytes([ARRAY, element, len(shape)]) + struct.pack(f"<{len(shape)}i", *shape) + elements
 
 
+def decimal_length(unscaled: int) -> int:
+    """The fewest bytes that hold `unscaled` in two's complement, its sign included."""
+    return (unscaled if unscaled >= 0 else ~unscaled).bit_length() // 8 + 1
+
+
 def _encode_decimal(column: dict) -> bytes:
     scale = column["scale"]
     if column["unscaled"] is None:
         return bytes([DECIMAL, scale, 0])
     unscaled = int(column["unscaled"])
-    length = (unscaled if unscaled >= 0 else ~unscaled).bit_length() // 8 + 1  # the fewest with room for the sign
+    length = decimal_length(unscaled)
     if length > DECIMAL_BYTES:
         raise ValueError("a decimal's unscaled value has at most 256 bits")
     return bytes([DECIMAL, scale, length]) + unscaled.to_bytes(length, "big", signed=True)

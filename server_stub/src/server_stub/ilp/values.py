@@ -91,9 +91,22 @@ def decimal_value(unscaled: int | None, scale: int) -> dict:
     """A decimal's value dict; unscaled None is NULL."""
     if unscaled is None:
         return {"type": "decimal", "scale": scale, "unscaled": None, "value": None}
+    return {"type": "decimal", "scale": scale, "unscaled": str(unscaled), "value": decimal_text(unscaled, scale)}
+
+
+def decimal_text(unscaled: int, scale: int) -> str:
+    """The exact text of unscaled * 10^-scale, with `scale` digits after the point: (-1234500, 4) -> '-123.4500'."""
     digits = str(abs(unscaled)).rjust(scale + 1, "0")
-    text = digits[:len(digits) - scale] + ("." + digits[len(digits) - scale:] if scale else "")
-    return {"type": "decimal", "scale": scale, "unscaled": str(unscaled), "value": ("-" if unscaled < 0 else "") + text}
+    whole, fraction = digits[:len(digits) - scale], digits[len(digits) - scale:]
+    return ("-" if unscaled < 0 else "") + whole + ("." + fraction if scale else "")
+
+
+def rescale(unscaled: int, scale: int, to: int) -> int | None:
+    """unscaled * 10^-scale as an unscaled value at scale `to`; None when that would lose digits."""
+    if to >= scale:
+        return unscaled * 10 ** (to - scale)
+    quotient, rest = divmod(abs(unscaled), 10 ** (scale - to))
+    return None if rest else (-quotient if unscaled < 0 else quotient)
 
 
 def text_decimal(text: str) -> dict:
