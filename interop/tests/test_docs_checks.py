@@ -14,6 +14,7 @@ import pytest
 from server_stub.keys import auth_line, generate_jwk
 
 from interop.docs import checks
+from interop.docs.checks import key_recipe
 from interop.docs.checks import (
     auth_keys_on_page,
     check_auth_lines,
@@ -328,7 +329,7 @@ echo "k1 ec-p-256-sha256 $(jq -r .x /var/lib/questdb/conf/another.json) $(jq -r 
 def test_the_stub_rejects_a_key_not_in_the_auth_file_with_reason_and_hint(tmp_path, key, other):
     auth = tmp_path / "auth.txt"
     auth.write_text(auth_line(key) + "\n")
-    result = checks._prove_key({**other, "kid": "alice"}, auth, [], [], [])
+    result = key_recipe._prove_key({**other, "kid": "alice"}, auth, [], [], [])
     assert result.verdict == "REJECTED"
     first, hint = result.evidence.splitlines()[:2]
     assert first.startswith("the stub rejected key 'alice': ") and hint.startswith("hint: ")
