@@ -28,6 +28,7 @@ class Prepared:
     versions: dict = field(default_factory=dict)  # dependency -> version used
     notes: list[str] = field(default_factory=list)
     env: dict = field(default_factory=dict)
+    skipped_scripts: list[str] = field(default_factory=list)  # packages installed with their install scripts off
 
 
 def run(cmd: list[str], cwd: Path, timeout: float, env: dict | None = None) -> Finished:
