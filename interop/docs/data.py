@@ -14,7 +14,10 @@ from ..paths import DOCS_CONF_KEYS, DOCS_DEPENDENCIES, DOCS_EXPECTATIONS, DOCS_S
 # Every verdict an attempt can get (repeat.Verdict, checks.CheckResult), and so an expectation can name.
 FAILURES = ("FAILS TO INSTALL", "FAILS TO BUILD", "FAILS TO RUN", "REJECTED", "ROWS LOST", "FLAKY")
 VERDICTS = {"PASS", *FAILURES, "SKIPPED"}
-ATTEMPTS = ("newest", "replacement", "older_major", "check")  # a verdict's label, spaces as underscores
+# A verdict's label, spaces as underscores: the snippet as a reader runs it (newest), its second attempts
+# (a declared replacement, the older major it was written for, the smallest fix of a fault that has
+# nothing to do with authentication, install scripts on), a checked block (check), a config string (config).
+ATTEMPTS = ("newest", "replacement", "older_major", "fixed", "scripts", "check", "config")
 
 # --- docs_expectations.toml -------------------------------------------------------------------------------
 
