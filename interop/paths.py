@@ -28,6 +28,8 @@ DOCS_EXPECTATIONS = INTEROP / "docs_expectations.toml"
 DOCS_SUBSTITUTIONS = DOCS / "substitutions.toml"
 DOCS_DEPENDENCIES = DOCS / "dependencies.toml"
 DOCS_CONF_KEYS = DOCS / "known_conf_keys.toml"
+DOCS_CLASSIFICATION = DOCS / "classify.toml"
+DOCS_FIXES = DOCS / "fixes.toml"
 DOCS_SHIMS = DOCS / "shims"
 
 QUESTDB_CONFIG = INTEROP / "questdb" / "questdb.toml"

@@ -9,7 +9,15 @@ from functools import cache
 from pathlib import Path
 
 from ..datafile import ABSENT, DataFileError, Key, Table, entry_name, load_toml
-from ..paths import DOCS_CONF_KEYS, DOCS_DEPENDENCIES, DOCS_EXPECTATIONS, DOCS_SHIMS, DOCS_SUBSTITUTIONS
+from ..paths import (
+    DOCS_CLASSIFICATION,
+    DOCS_CONF_KEYS,
+    DOCS_DEPENDENCIES,
+    DOCS_EXPECTATIONS,
+    DOCS_FIXES,
+    DOCS_SHIMS,
+    DOCS_SUBSTITUTIONS,
+)
 
 # Every verdict an attempt can get (repeat.Verdict, checks.CheckResult), and so an expectation can name.
 FAILURES = ("FAILS TO INSTALL", "FAILS TO BUILD", "FAILS TO RUN", "REJECTED", "ROWS LOST", "FLAKY")
@@ -106,6 +114,54 @@ SUBSTITUTIONS = Table({"substitution": Key(list, each=_SUBSTITUTION)})
 
 def load_substitutions(path: Path = DOCS_SUBSTITUTIONS) -> list[dict]:
     return load_toml(path, SUBSTITUTIONS)["substitution"]
+
+
+# --- classify.toml ---------------------------------------------------------------------------------------
+
+def _patterns_problem(patterns: list) -> str | None:
+    for pattern in patterns:
+        problem = _regex_problem(pattern) if isinstance(pattern, str) else f"{pattern!r} is not a string"
+        if problem:
+            return f"{pattern!r}: {problem}"
+    return None
+
+
+_PATTERNS = Key(list, check=_patterns_problem)
+CLASSIFICATION = Table({
+    "transport": Key(list, each=Table({
+        "name": Key(str),
+        "tcp": Key(bool),  # ILP over TCP: run; else SKIPPED, "not ILP/TCP"
+        "strength": Key(str, choices={"strong", "weak"}),
+        "languages": Key(list, []),  # [] = every language
+        "patterns": _PATTERNS,
+    }, label="name")),
+    "auth": Key(list, each=Table({"patterns": _PATTERNS})),
+    "elisions": Key(dict, table=Table({"lines": _PATTERNS, "inline": _PATTERNS})),
+    "languages": Key(dict, {}, values=str),  # a language never run: the SKIPPED reason
+})
+
+
+@cache
+def load_classification(path: Path = DOCS_CLASSIFICATION) -> dict:
+    return load_toml(path, CLASSIFICATION)
+
+
+# --- fixes.toml ------------------------------------------------------------------------------------------
+
+FIXES = Table({
+    "fix": Key(list, each=Table({
+        "language": Key(str),
+        "error": Key(str, check=_regex_problem),  # searched in the failed attempt's evidence; group `name`
+        "action": Key(str, choices={"drop_import", "add_import"}),
+        "why": Key(str),  # {name} is replaced
+    }, label="language", rule=lambda fix: None if "(?P<name>" in fix["error"] else "error has no group `name`")),
+    "imports": Key(dict, {}),  # language -> {name: import line}; javascript -> {esm: {...}, cjs: {...}}
+})
+
+
+@cache
+def load_fixes(path: Path = DOCS_FIXES) -> dict:
+    return load_toml(path, FIXES)
 
 
 # --- dependencies.toml ------------------------------------------------------------------------------------

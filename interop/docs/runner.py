@@ -1,4 +1,12 @@
-"""Checks every snippet of a page: client programs run against the stub, the rest are validated."""
+"""Checks every snippet of a page: what each block is (classify.py), then client programs run against the
+stub and the rest are validated (checks/). A config string in any block is judged too (a `config` verdict).
+
+A client snippet runs as a reader would run it (newest library versions). When that fails, second,
+labelled attempts follow, each at most once: a declared replacement of a package that cannot be
+installed, the older major version of the client the snippet was written for, its npm packages with
+their install scripts on, and the smallest fix of a fault that has nothing to do with authentication
+(fixes.py). Each shows whether the authentication part works; the first verdict stands.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +15,15 @@ import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import checks
+from . import checks, fixes
+from .classify import Kind, classify, completed_code
 from .clients import javascript_replacement, prepare_go, prepare_javascript, prepare_python, python_older_majors
 from .extract import Page, Snippet
 from .repeat import Verdict, not_installed, repeat
 from .substitute import substitute
 
 DOCUMENTED_PORT = 9009
-CLIENT_LANGUAGES = {"javascript", "go", "python"}
+RETRIED = ("FAILS TO BUILD", "FAILS TO RUN")  # a second attempt may tell why; the other verdicts are the answer
 
 
 @dataclass
@@ -49,6 +58,10 @@ class Context:
         """The context of a snippet that asks for TLS: its connections go to the TLS stub."""
         return replace(self, stub=self.tls_stub)
 
+    @property
+    def tls(self) -> bool:
+        return self.stub is self.tls_stub
+
 
 def documented_port_is_free() -> bool:
     """True when 9009 can be bound on 127.0.0.1 (and on ::1 where the machine has IPv6)."""
@@ -67,97 +80,150 @@ def documented_port_is_free() -> bool:
 def check_page(page: Page, ctx: Context) -> PageResult:
     page_keys = checks.auth_keys_on_page([s.code for s in page.snippets])
     results = []
-    for snippet in page.snippets:
+    for position, snippet in enumerate(page.snippets):
         workdir = ctx.work / Path(page.name).stem / f"{snippet.index:02d}-{snippet.language or 'text'}"
-        print(f"docs: {page.name} #{snippet.index} {snippet.language or '?'} ({snippet.tab or 'no tab'}) ...", flush=True)
-        results.append(SnippetResult(snippet, check_snippet(snippet, page_keys, workdir, ctx)))
+        kind = classify(snippet, page.snippets[:position])
+        print(f"docs: {page.name} #{snippet.index} {snippet.language or '?'} ({snippet.tab or 'no tab'}): {kind.kind} ...",
+              flush=True)
+        results.append(SnippetResult(snippet, check_snippet(snippet, kind, page_keys, workdir, ctx)))
     return PageResult(page, results)
 
 
-def check_snippet(snippet: Snippet, page_keys: dict, workdir: Path, ctx: Context) -> list[Verdict]:
-    language = snippet.language
-    if language in CLIENT_LANGUAGES:
-        code, substitutions, tls = substitute(snippet.code, language, ctx.values, ctx.port_moved)
-        runner = {"javascript": _javascript, "go": _go, "python": _python}[language]
-        if not tls:
-            return runner(code, substitutions, workdir, ctx)
-        verdicts = runner(code, substitutions, workdir, ctx.over_tls())
-        for verdict in verdicts:
-            verdict.tls = True
-            verdict.notes.insert(0, f"asks for TLS: run against the stub's TLS port {ctx.tls_stub.port}")
-        return verdicts
-    if language == "bash":
-        kind = checks.classify_bash(snippet.code)
-        if kind == "install":
-            return [_from_check(checks.check_install_commands(snippet.code, snippet.tab))]
-        if kind == "auth-file":
-            return [_from_check(checks.check_auth_lines(snippet.code))]
-        if "jose" in snippet.code:
-            workdir.mkdir(parents=True, exist_ok=True)
-            return [_from_check(checks.run_key_recipe(snippet.code, workdir))]
-        return [Verdict("check", "SKIPPED", "out of scope: a shell script that is neither an install, an auth file nor the key recipe")]
-    if language == "ini":
-        return [_from_check(checks.check_server_conf(snippet.code))]
-    if language == "json":
-        return [_from_check(checks.check_jwk(snippet.code, page_keys))]
-    return [Verdict("check", "SKIPPED", f"out of scope: no check for {language or 'unlabelled'} code blocks")]
+def check_snippet(snippet: Snippet, kind: Kind, page_keys: dict, workdir: Path, ctx: Context) -> list[Verdict]:
+    """The verdicts of one block, as its kind says."""
+    if kind.kind == "skip":
+        return [Verdict("check", "SKIPPED", kind.reason)]
+    if kind.kind == "client":
+        verdicts = _client(snippet, kind, workdir, ctx)
+    elif kind.kind == "config":
+        verdicts = []
+    else:
+        verdicts = [_from_check(_check_block(snippet, kind, page_keys, workdir))]
+    return verdicts
 
 
-def _from_check(result) -> Verdict:
+def _check_block(snippet: Snippet, kind: Kind, page_keys: dict, workdir: Path):
+    if kind.kind == "install":
+        return checks.check_install_commands(snippet.code, snippet.tab)
+    if kind.kind == "auth-file":
+        return checks.check_auth_lines(snippet.code)
+    if kind.kind == "key-recipe":
+        workdir.mkdir(parents=True, exist_ok=True)
+        return checks.run_key_recipe(snippet.code, workdir)
+    if kind.kind == "server-conf":
+        return checks.check_server_conf(snippet.code)
+    if kind.kind == "jwk":
+        return checks.check_jwk(snippet.code, page_keys)
+    raise ValueError(f"no check for a block of kind {kind.kind!r}")
+
+
+def _from_check(result, label: str = "check") -> Verdict:
     detail = next((line for line in result.evidence.splitlines() if line.strip()), "")
-    return Verdict("check", result.verdict, detail[:160], result.evidence, substitutions=result.substitutions,
+    return Verdict(label, result.verdict, detail[:160], result.evidence, substitutions=result.substitutions,
                    notes=result.notes)
 
 
-def _javascript(code: str, substitutions: list[str], workdir: Path, ctx: Context) -> list[Verdict]:
-    prepared = prepare_javascript(code, workdir / "newest")
-    if prepared.command:
-        return [repeat("newest", prepared, ctx.stub, ctx.budget, substitutions)]
-    verdicts = [not_installed("newest", prepared, substitutions)]
-    label = javascript_replacement(prepared.detail)
-    if prepared.verdict == "FAILS TO INSTALL" and label:
-        replaced = prepare_javascript(code, workdir / "replacement", replace_failing=True)
-        second = (repeat("replacement", replaced, ctx.stub, ctx.budget, substitutions) if replaced.command
-                  else not_installed("replacement", replaced, substitutions))
-        second.notes.insert(0, f"second verdict, {label}")
+# --- client snippets ---------------------------------------------------------------------------------------
+
+def _client(snippet: Snippet, kind: Kind, workdir: Path, ctx: Context) -> list[Verdict]:
+    language = snippet.language
+    code, substitutions, tls = substitute(completed_code(kind, snippet), language, ctx.values, ctx.port_moved)
+    if kind.completed_by:
+        blocks = ", ".join(f"#{s.index}" for s in kind.completed_by)
+        substitutions.insert(0, f"excerpt completed by the page's earlier {language} blocks {blocks}, in order, "
+                                "its elision lines dropped")
+    run_ctx = ctx.over_tls() if tls else ctx
+    verdicts = _attempts(language, code, substitutions, workdir, run_ctx)
+    for verdict in verdicts:
+        if tls:
+            verdict.tls = True
+            verdict.notes.insert(0, f"asks for TLS: run against the stub's TLS port {ctx.tls_stub.port}")
+    return verdicts
+
+
+def _attempts(language: str, code: str, substitutions: list[str], workdir: Path, ctx: Context) -> list[Verdict]:
+    """The newest attempt, then the second attempts that apply, as the module docstring says."""
+    prepare = _PREPARE[language]
+    prepared = prepare(code, workdir / "newest", ctx, None, {})
+    newest = _judge("newest", prepared, substitutions, ctx)
+    verdicts = [newest]
+    if newest.verdict == "FAILS TO INSTALL" and language in ("javascript", "typescript"):
+        label = javascript_replacement(prepared.detail)
+        if label:
+            replaced = prepare(code, workdir / "replacement", ctx, None, {"replace_failing": True})
+            second = _judge("replacement", replaced, substitutions, ctx)
+            second.notes.insert(0, f"second verdict, {label}")
+            return [newest, second]
+    if newest.verdict not in RETRIED:
+        return verdicts
+    older = _older_major(language, code, prepared, substitutions, workdir, ctx)
+    if older:
+        written_for, works = older
+        newest.detail = f"{written_for}; fails on the newest: {newest.detail}"
+        return [newest, works]
+    if prepared.skipped_scripts:
+        with_scripts = prepare(code, workdir / "scripts", ctx, None, {"scripts": True})
+        second = _judge("scripts", with_scripts, substitutions, ctx)
+        second.notes.insert(0, f"second verdict, with the install scripts of {', '.join(prepared.skipped_scripts)} "
+                               "run (the first attempt installs with scripts off)")
+        if second.verdict not in RETRIED:
+            return [newest, second]
+    fix = fixes.minimal_fix(language, code, newest.evidence)
+    if fix:
+        fixed_code, what = fix
+        again = prepare(fixed_code, workdir / "fixed", ctx, None, {})
+        second = _judge("fixed", again, substitutions, ctx)
+        second.notes.insert(0, f"second verdict, with the smallest fix: {what} (nothing to do with "
+                               "authentication; it shows whether the authentication part works)")
         verdicts.append(second)
     return verdicts
 
 
-def _go(code: str, substitutions: list[str], workdir: Path, ctx: Context) -> list[Verdict]:
-    prepared = prepare_go(code, workdir)
-    if ctx.stub is ctx.tls_stub:  # the Go client's config string has no roots option: Go reads SSL_CERT_FILE
-        prepared.env["SSL_CERT_FILE"] = str(ctx.tls_stub.tls_ca)
+def _judge(label: str, prepared, substitutions: list[str], ctx: Context) -> Verdict:
     if not prepared.command:
-        return [not_installed("newest", prepared, substitutions)]
-    verdict = repeat("newest", prepared, ctx.stub, ctx.budget, substitutions)
-    if ctx.port_moved and "9009" not in code and verdict.verdict == "FAILS TO RUN":
-        verdict.notes.append("the snippet has no address to substitute (a client default) and 9009 was busy")
-    return [verdict]
+        return not_installed(label, prepared, substitutions)
+    return repeat(label, prepared, ctx.stub, ctx.budget, substitutions)
 
 
-def _python(code: str, substitutions: list[str], workdir: Path, ctx: Context) -> list[Verdict]:
-    venvs = ctx.work / "venvs"
-    prepared = prepare_python(code, workdir / "newest", venvs)
-    if not prepared.command:
-        return [not_installed("newest", prepared, substitutions)]
-    newest = repeat("newest", prepared, ctx.stub, ctx.budget, substitutions)
-    if newest.verdict != "FAILS TO RUN" or not prepared.versions:
-        return [newest]
-    # Written for an older major? Try the newest release of each older major, once each.
-    dist, version = next(iter(prepared.versions.items()))
-    for older in python_older_majors(dist, version, prepared.command[0]):
-        candidate = prepare_python(code, workdir / f"{dist}-{older}", venvs, pins={dist: older})
+def _older_major(language: str, code: str, prepared, substitutions: list[str], workdir: Path,
+                 ctx: Context) -> tuple[str, Verdict] | None:
+    """("written for CLIENT N.x", its verdict) for the newest older major of the snippet's client that runs
+    it; None when none does (a note on the newest verdict says so) or the language has no older majors."""
+    older_majors = _OLDER.get(language)
+    client = next((dist for dist in prepared.versions if dist in CLIENT_PACKAGES), None)
+    if older_majors is None or client is None or not prepared.command:
+        return None
+    version = prepared.versions[client]
+    for older in older_majors(client, version, prepared):
+        candidate = _PREPARE[language](code, workdir / f"{client.replace('/', '_')}-{older}", ctx, {client: older}, {})
         if not candidate.command:
             continue
-        if repeat("older major", candidate, ctx.stub, 0, substitutions).verdict == "FAILS TO RUN":
+        if repeat("older major", candidate, ctx.stub, 0, substitutions).verdict in RETRIED:
             continue
         works = repeat("older major", candidate, ctx.stub, ctx.budget, substitutions)
-        newest.detail = f"written for {dist} {older.split('.')[0]}.x; fails on {version}: {newest.detail}"
-        works.notes.insert(0, f"second verdict, with {dist}=={older}: the newest major it works with")
-        return [newest, works]
-    newest.notes.append(f"no older major of {dist} works either")
-    return [newest]
+        works.notes.insert(0, f"second verdict, with {client}=={older}: the newest major it works with")
+        return f"written for {client} {older.split('.')[0]}.x", works
+    return None
+
+
+def _go(code, workdir, ctx, pins, options):
+    prepared = prepare_go(code, workdir)
+    if ctx.tls:  # the Go client's config string has no roots option: Go reads SSL_CERT_FILE
+        prepared.env["SSL_CERT_FILE"] = str(ctx.tls_stub.tls_ca)
+    if ctx.port_moved and "9009" not in code:
+        prepared.notes.append("the snippet has no address to substitute (a client default) and 9009 was busy")
+    return prepared
+
+
+_PREPARE = {
+    "python": lambda code, workdir, ctx, pins, options: prepare_python(code, workdir, ctx.work / "venvs", pins=pins),
+    "javascript": lambda code, workdir, ctx, pins, options: prepare_javascript(code, workdir, **options),
+    "go": _go,
+}
+_OLDER = {
+    "python": lambda dist, version, prepared: python_older_majors(dist, version, prepared.command[0]),
+}
+CLIENT_PACKAGES = ("questdb", "@questdb/nodejs-client", "questdb-rs", "org.questdb:questdb-client", "org.questdb:questdb")
 
 
 def load_key(path: Path) -> dict:
