@@ -47,6 +47,7 @@ def _rules() -> dict:
     compiled = {
         "transport": [{**t, "regexes": [re.compile(p) for p in t["patterns"]]} for t in rules["transport"]],
         "auth": [re.compile(p) for rule in rules["auth"] for p in rule["patterns"]],
+        "library": [re.compile(p) for p in rules["library"]["patterns"]],
         "elision_lines": [re.compile(p) for p in rules["elisions"]["lines"]],
         "elision_inline": [re.compile(p) for p in rules["elisions"]["inline"]],
         "languages": rules["languages"],
@@ -147,6 +148,10 @@ def _classify_client(snippet: Snippet, earlier: list[Snippet]) -> Kind:
     whole = "".join(s.code for s in completed_by) + code  # what would run
     found = transport_of(whole, language)
     if found is None:
+        library = next((m.group(0) for regex in _rules()["library"] if (m := regex.search(whole))), None)
+        if library:
+            return Kind("skip", f"the transport is not in the code: it uses {library} but takes its config from "
+                        "elsewhere (an environment variable, a file)")
         return Kind("skip", "not ILP/TCP: no ILP client or socket in the code")
     name, tcp, where = found
     if not tcp:

@@ -135,6 +135,7 @@ CLASSIFICATION = Table({
         "languages": Key(list, []),  # [] = every language
         "patterns": _PATTERNS,
     }, label="name")),
+    "library": Key(dict, table=Table({"patterns": _PATTERNS})),  # the official clients' imports
     "auth": Key(list, each=Table({"patterns": _PATTERNS})),
     "elisions": Key(dict, table=Table({"lines": _PATTERNS, "inline": _PATTERNS})),
     "languages": Key(dict, {}, values=str),  # a language never run: the SKIPPED reason

@@ -117,3 +117,9 @@ def test_auth_file_lines_are_an_auth_file_in_any_non_client_block():
     line = "testUser1 ec-p-256-sha256 fLKYEaoEb9lrn3nkwLDA-M_xnuFOdSt9y0Z7_vWSHLU Dt5tbS1dEDMSYfym3fgMv0B99szno-dFc1rYF9t0aac"
     assert _kind("", line).kind == "auth-file"
     assert _kind("bash", line).kind == "auth-file"
+
+
+def test_a_client_whose_config_comes_from_elsewhere_says_so():
+    kind = _kind("python", "from questdb.ingress import Sender\nwith Sender.from_env() as sender:\n    sender.flush()\n")
+    assert kind.kind == "skip"
+    assert kind.reason.startswith("the transport is not in the code: it uses questdb.ingress")
