@@ -389,3 +389,18 @@ def test_a_refused_connect_raises():
         port = placeholder.getsockname()[1]  # bound, not listening: refused
         with pytest.raises(ConnectionRefusedError):
             connect("127.0.0.1", port, FAST)
+
+
+def test_extra_keys_are_accepted_only_while_their_block_runs(stub):
+    from server_stub.authdb import parse_auth_db
+    from server_stub.keys import auth_line, generate_jwk
+
+    jwk = generate_jwk("snippetKey")
+    key = Key.from_jwk(jwk)
+    with stub.extra_keys(parse_auth_db(auth_line(jwk) + "\n", "<snippet>")) as added:
+        assert added == ["snippetKey"]
+        inside = authenticate(stub.host, stub.port, key, Handshake(form="der", rows=b"t ok=true\n"), timeout=FAST)
+        assert verdict(stub, inside).auth["accepted"]
+    after = authenticate(stub.host, stub.port, key, Handshake(form="der", rows=b"t ok=true\n"), timeout=FAST)
+    seen = verdict(stub, after).auth
+    assert not seen["accepted"] and seen["reason_code"] == "unknown_key_id"

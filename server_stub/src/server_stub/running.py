@@ -65,6 +65,18 @@ class RunningStub:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    @contextmanager
+    def extra_keys(self, keys: dict):
+        """Accept ``keys`` ({kid: authdb key}, as load_auth_db gives them) too, until the block ends: as if
+        their lines were added to the auth file for a while. A kid already served keeps its own key."""
+        added = {kid: key for kid, key in keys.items() if kid not in self.keys}
+        self.keys.update(added)  # the server's own dict: the next handshake sees them
+        try:
+            yield sorted(added)
+        finally:
+            for kid in added:
+                self.keys.pop(kid, None)
+
     # --- reading the events -------------------------------------------------------------------
 
     def events(self, event: str | None = None, conn: int | None = None) -> list[dict]:
