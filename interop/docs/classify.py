@@ -55,6 +55,15 @@ def _rules() -> dict:
     return compiled
 
 
+_COMMENT_LINE = re.compile(r"^[ \t]*(?://|#(?![!\[])|--|/?\*).*$", re.MULTILINE)
+
+
+def without_comment_lines(code: str) -> str:
+    """The code with its comment-only lines blanked (line numbers kept): `//`, `#`, `--`, `/*`, `*` lines;
+    a Rust attribute (`#[...]`, `#![...]`) is code."""
+    return _COMMENT_LINE.sub("", code)
+
+
 def _line_of(code: str, position: int) -> int:
     return code.count("\n", 0, position) + 1
 
@@ -143,15 +152,18 @@ def classify(snippet: Snippet, earlier: list[Snippet] = ()) -> Kind:
 
 def _classify_client(snippet: Snippet, earlier: list[Snippet]) -> Kind:
     code, language = snippet.code, snippet.language
+    if language == "rust":  # rustdoc's hidden lines (`# use questdb::...`) are code, not comments
+        code = re.sub(r"^([ \t]*)#(?: |$)", r"\1", code, flags=re.MULTILINE)
     elided = elisions(code)
     completed_by = _completing_blocks(snippet, earlier) if elided else []
     whole = "".join(s.code for s in completed_by) + code  # what would run
-    found = transport_of(whole, language)
+    found = transport_of(without_comment_lines(whole), language)
     if found is None:
-        library = next((m.group(0) for regex in _rules()["library"] if (m := regex.search(whole))), None)
+        library = next((m.group(0) for regex in _rules()["library"]
+                        if (m := regex.search(without_comment_lines(whole)))), None)
         if library:
-            return Kind("skip", f"the transport is not in the code: it uses {library} but takes its config from "
-                        "elsewhere (an environment variable, a file)")
+            return Kind("skip", f"the transport is not in the code: it uses {library} with a config from elsewhere "
+                        "(another block, an environment variable, a file)")
         return Kind("skip", "not ILP/TCP: no ILP client or socket in the code")
     name, tcp, where = found
     if not tcp:

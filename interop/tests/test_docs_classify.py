@@ -123,3 +123,21 @@ def test_a_client_whose_config_comes_from_elsewhere_says_so():
     kind = _kind("python", "from questdb.ingress import Sender\nwith Sender.from_env() as sender:\n    sender.flush()\n")
     assert kind.kind == "skip"
     assert kind.reason.startswith("the transport is not in the code: it uses questdb.ingress")
+
+
+def test_a_commented_out_config_string_is_an_aside_not_the_transport():
+    code = ('// or "tcp::addr=localhost:9009;username=u;token=t;"\n'
+            'try (Sender sender = Sender.fromConfig("http::addr=localhost:9000;")) {}\n')
+    assert _kind("java", code).reason.startswith("not ILP/TCP: ILP/HTTP ('http::' at line 2)")
+
+
+def test_a_fragment_using_a_sender_made_elsewhere_says_so():
+    kind = _kind("python", "with Sender.from_conf(conf) as sender:\n    sender.flush()\n")
+    assert kind.reason.startswith("the transport is not in the code: it uses Sender.from_conf")
+
+
+def test_rustdoc_hidden_lines_are_code():
+    code = ('# use questdb::ingress::Sender;\n# fn main() -> questdb::Result<()> {\n'
+            'let mut sender = Sender::from_conf("tcp::addr=localhost:9009;username=u;token=t;token_x=x;token_y=y;")?;\n'
+            '# Ok(())\n# }\n')
+    assert _kind("rust", code).kind == "client"
