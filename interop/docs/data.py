@@ -176,7 +176,7 @@ DEPENDENCIES = Table({
     "javascript": Key(dict, table=Table({"replacements": Key(dict, {}, values=Table({
         "shim": Key(str, check=_shim_problem),  # a folder of docs/shims/, copied into node_modules
         "label": Key(str),  # how the second verdict names the replacement
-    }))})),
+    })), "stripper": Key(dict, table=Table({"typescript": Key(str)}))})),  # the TypeScript stripper's exact npm version
     "go": Key(dict, table=Table({"versions": Key(dict, {}, values=str)})),  # module: version to pin
 })
 

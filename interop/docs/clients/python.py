@@ -1,4 +1,5 @@
-"""Python snippets: a virtual environment with their imports' distributions, reused across runs."""
+"""Python snippets: a virtual environment with their imports' distributions, reused across runs; wheels
+only first (pip --only-binary=:all:, no setup.py runs), a plain pip install only when that fails."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import sys
 from pathlib import Path
 
 from ..data import dependencies
-from .common import INSTALL_TIMEOUT, Prepared, run
+from .common import INSTALL_TIMEOUT, Prepared, key_line, output, run
 from .common import failed as _failed
+
+_FROM_SOURCE = "docs-plain-install.txt"  # in a venv whose distributions needed a plain pip install: why
 
 
 def python_distributions(code: str) -> list[str]:
@@ -51,11 +54,19 @@ def prepare_python(code: str, workdir: Path, venvs: Path, pins: dict | None = No
         if not made.ok:
             return _failed(prepared, "FAILS TO INSTALL", made, "python -m venv")
     if requirements:
-        done = run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
-                   workdir, INSTALL_TIMEOUT)
-        if not done.ok:
-            shutil.rmtree(venv, ignore_errors=True)
-            return _failed(prepared, "FAILS TO INSTALL", done, f"pip install {' '.join(requirements)}")
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        # A page's code is untrusted: wheels only first, so that no sdist's setup.py runs.
+        wheels = run([*pip, "--only-binary=:all:", *requirements], workdir, INSTALL_TIMEOUT)
+        if not wheels.ok:
+            done = run([*pip, *requirements], workdir, INSTALL_TIMEOUT)
+            if not done.ok:
+                shutil.rmtree(venv, ignore_errors=True)
+                return _failed(prepared, "FAILS TO INSTALL", done, f"pip install {' '.join(requirements)}")
+            (venv / _FROM_SOURCE).write_text(f"pip install --only-binary=:all: failed ({key_line(output(wheels))}); "
+                                             "installed with a plain pip install, which may build an sdist and run "
+                                             "its setup.py")
+    if (venv / _FROM_SOURCE).is_file():  # this run's plain install, or that of the run that made the venv
+        prepared.notes.append((venv / _FROM_SOURCE).read_text())
     for dist in distributions:
         shown = run([str(python), "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"], workdir, 60)
         prepared.versions[dist] = shown.stdout.strip()
