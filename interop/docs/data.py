@@ -199,3 +199,71 @@ CONF_KEYS = Table({
 @cache
 def conf_keys(path: Path = DOCS_CONF_KEYS) -> dict:
     return load_toml(path, CONF_KEYS)
+
+
+# --- config_rules.toml ------------------------------------------------------------------------------------
+# How each official client reads an ILP/TCP config string (checks/config_string.py); every rule says how it
+# is known (measured, or the source file), and tests/test_config_rules_measured.py measures the Python and
+# Node entries again.
+
+CONFIG_RULES_FILE = Path(__file__).with_name("config_rules.toml")
+CONFIG_RULES_KNOWN = ("parser", "schemes", "keys", "tls_keys", "tcp_refused", "unknown_key", "duplicate_key",
+                      "key_syntax", "empty_value", "control_chars", "addr_required", "auth", "escape")
+CONFIG_MESSAGES = ("scheme", "unknown_key", "duplicate_key", "key_syntax", "empty_value", "control_char",
+                   "missing_equals", "missing_addr", "auth", "tls_on_tcp")
+
+
+def _known_problem(known: dict) -> str | None:
+    missing = [rule for rule in CONFIG_RULES_KNOWN if rule not in known]
+    vague = [rule for rule, how in known.items() if not how.startswith(("measured: ", "source: "))]
+    if missing:
+        return f"no 'known' for {missing}: say how each rule is known"
+    return f"known.{vague[0]} must start with 'measured: ' or 'source: '" if vague else None
+
+
+def _client_rules_problem(client: dict) -> str | None:
+    problem = _known_problem(client["known"])
+    if problem:
+        return problem
+    if client["ignored_keys"] and "ignored_keys" not in client["known"]:
+        return "ignored_keys needs known.ignored_keys"
+    for rule, value, refusing in (("unknown_key", client["unknown_key"], "refused"),
+                                  ("duplicate_key", client["duplicate_key"], "refused"),
+                                  ("empty_value", client["empty_value"], "refused"),
+                                  ("control_char", client["control_chars"], "refused")):
+        if value == refusing and not client["messages"][rule]:
+            return f"messages.{rule} is empty, but the client refuses it"
+    if client["tls_keys"] and not client["messages"]["tls_on_tcp"]:
+        return "messages.tls_on_tcp is empty, but tls_keys are refused over tcp::"
+    return None
+
+
+_CONFIG_CLIENT = Table({
+    "label": Key(str),
+    "version": Key(str),
+    "languages": Key(list),
+    "schemes": Key(list),
+    "keys": Key(list),
+    "tls_keys": Key(list, []),
+    "tcp_refused": Key(dict, {}, values=str),
+    "unknown_key": Key(str, choices={"ignored", "refused"}),
+    "duplicate_key": Key(str, choices={"refused", "last_wins"}),
+    "duplicate_allowed": Key(list, []),
+    "duplicate_refused": Key(list, []),
+    "key_syntax": Key(str, choices={"word", "free"}),
+    "empty_value": Key(str, choices={"allowed", "refused"}),
+    "control_chars": Key(str, choices={"allowed", "refused"}),
+    "addr_required": Key(bool),
+    "auth_trigger": Key(list),
+    "auth_required": Key(list),
+    "ignored_keys": Key(list, []),
+    "messages": Key(dict, table=Table({name: Key(str) for name in CONFIG_MESSAGES})),
+    "known": Key(dict, values=str),  # rule: how it is known (_known_problem)
+}, rule=_client_rules_problem)
+CONFIG_RULES = Table({"client": Key(dict, values=_CONFIG_CLIENT)})
+
+
+@cache
+def config_rules(path: Path = CONFIG_RULES_FILE) -> dict:
+    """{client name: its rules}, every default filled in (see the top of config_rules.toml)."""
+    return load_toml(path, CONFIG_RULES)["client"]

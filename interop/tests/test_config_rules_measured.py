@@ -1,0 +1,195 @@
+"""config_rules.toml kept true by measurement: the real Python (questdb, PyPI) and Node
+(@questdb/nodejs-client, npm) parsers read a corpus of config strings written here, and the rules must
+predict each client's accept or refuse (and, for Node, whose messages are quoted verbatim, its words).
+
+The clients are installed at the versions the data file names, once, under build/config-rules/ (a venv
+and an npm folder, kept between runs). Python: Sender.from_conf(...).establish() against a closed port,
+so a string the client accepts ends in "Could not connect" and anything else is the client refusing it
+(the auth checks run in establish(), before connecting). Node: Sender.fromConfig(...), which never
+connects. Every command runs with a timeout; an unreachable registry fails with a message saying so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from interop.docs.checks.config_string import parse_config
+from interop.docs.data import config_rules
+from interop.paths import DEFAULT_BUILD_DIR
+from interop.process import run
+
+BUILD = Path(os.environ.get("ILP_BUILD_DIR", DEFAULT_BUILD_DIR)) / "config-rules"
+INSTALL_TIMEOUT = 600
+PROBE_TIMEOUT = 120
+CLOSED = "127.0.0.1:1"  # nothing listens on port 1: an accepted string fails to connect, nothing more
+D = "5UjEMuA0Pj5pjK8a-fa24dyIf-Es5mYny3oE_Wmus48"
+X = "fLKYEaoEb9lrn3nkwLDA-M_xnuFOdSt9y0Z7_vWSHLU"
+Y = "Dt5tbS1dEDMSYfym3fgMv0B99szno-dFc1rYF9t0aac"
+FULL = f"username=k1;token={D};token_x={X};token_y={Y};"
+
+CORPUS = [
+    f"tcp::addr={CLOSED};",
+    f"tcp::addr={CLOSED}",  # no trailing ';'
+    f"tcps::addr={CLOSED};",
+    f"tcp::addr={CLOSED};{FULL}",
+    f"tcp::addr={CLOSED};username=k1;token={D};",  # no token_x/token_y
+    f"tcp::addr={CLOSED};username=k1;",
+    f"tcp::addr={CLOSED};token={D};",
+    f"tcp::addr={CLOSED};username=k1;password=secret;",
+    f"tcp::addr={CLOSED};colour=blue;",  # unknown key
+    f"tcp::addr={CLOSED};Username=k1;",  # keys are case-sensitive
+    f"tcp::addr={CLOSED};addr={CLOSED};",  # duplicate
+    f"tcp::addr={CLOSED};{FULL}username=k2;",
+    f"tcp::addr={CLOSED}; username=k1;token={D};",  # a space before a key
+    f"tcp:: addr={CLOSED};",
+    f"tcp::addr= {CLOSED};",  # a space inside a value
+    f"tcp::addr={CLOSED};username=a;;b;token={D};token_x={X};token_y={Y};",  # ';;' escaping
+    f"tcp::addr={CLOSED};username=;",  # empty value
+    f"tcp::addr={CLOSED};novalue;",
+    f"tcp::addr={CLOSED};a-b=1;",
+    f"tcp::addr={CLOSED};_x=1;",
+    "tcp::",
+    "tcp::addr=;",
+    f"TCP::addr={CLOSED};",
+    f"tcp::addr={CLOSED};protocol_version=2;",
+    f"tcp::addr={CLOSED};auto_flush=off;",
+    f"tcp::addr={CLOSED};auto_flush_rows=100;",
+    f"tcp::addr={CLOSED};init_buf_size=65536;max_name_len=127;",
+    f"tcp::addr={CLOSED};request_timeout=1000;",
+    f"tcp::addr={CLOSED};retry_timeout=1000;",
+    f"tcp::addr={CLOSED};auth_timeout=1000;",
+    f"tcp::addr={CLOSED};tls_verify=unsafe_off;",
+    f"tcps::addr={CLOSED};tls_verify=unsafe_off;",
+    f"tcp::addr={CLOSED};tls_roots=/nonexistent/ca.pem;",
+    f"tcp::addr={CLOSED};token_x=token_x={X};",  # the key repeated inside its own value
+    f"tcp::addr={CLOSED};username=k1;token={D};token_x=token_x={X};token_y={Y};",
+    f"tcp::addr={CLOSED};colour=bl\x01ue;",  # a control character
+]
+
+PYTHON_PROBE = r"""
+import json, sys, warnings
+warnings.simplefilter("ignore")
+from questdb.ingress import Sender
+out = []
+for conf in json.load(open(sys.argv[1])):
+    sender = None
+    try:
+        sender = Sender.from_conf(conf)
+        sender.establish()
+        out.append([True, "connected"])
+    except Exception as error:  # the client's own error is the measurement
+        text = str(error)
+        out.append([text.startswith(("Could not connect", "Could not resolve")), text])
+    finally:
+        if sender is not None:
+            try:
+                sender.close()
+            except Exception:
+                pass
+print(json.dumps(out))
+"""
+
+NODE_PROBE = r"""
+const { Sender } = require("@questdb/nodejs-client");
+const cases = JSON.parse(require("fs").readFileSync(process.argv[2], "utf8"));
+(async () => {
+  const out = [];
+  for (const conf of cases) {
+    try {
+      const sender = await Sender.fromConfig(conf);
+      out.push([true, "accepted"]);
+      await sender.close().catch(() => {});
+    } catch (error) {
+      out.push([false, error.message]);
+    }
+  }
+  console.log(JSON.stringify(out));
+})();
+"""
+
+
+def _registry_failure(what: str, finished) -> str:
+    return (f"could not install {what} (is the registry reachable from here?); the measured rules cannot be "
+            f"checked without it\n{finished.describe()}")
+
+
+@pytest.fixture(scope="module")
+def corpus_file() -> Path:
+    BUILD.mkdir(parents=True, exist_ok=True)
+    path = BUILD / "corpus.json"
+    path.write_text(json.dumps(CORPUS), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def python_client() -> Path:
+    version = config_rules()["python"]["version"]
+    venv = BUILD / f"python-questdb-{version}"
+    python = venv / "bin" / "python"
+    if not (venv / ".installed").exists():
+        BUILD.mkdir(parents=True, exist_ok=True)
+        made = run([sys.executable, "-m", "venv", str(venv)], BUILD, 120)
+        assert made.ok, made.describe()
+        done = run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    f"questdb=={version}"], BUILD, INSTALL_TIMEOUT)
+        if not done.ok:
+            pytest.fail(_registry_failure(f"questdb=={version} from PyPI", done))
+        (venv / ".installed").write_text(version)
+    return python
+
+
+@pytest.fixture(scope="module")
+def node_client() -> Path:
+    version = config_rules()["node"]["version"]
+    folder = BUILD / f"node-client-{version}"
+    if not (folder / ".installed").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "package.json").write_text('{"name": "config-rules-probe", "private": true}\n')
+        done = run(["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts",
+                    f"@questdb/nodejs-client@{version}"], folder, INSTALL_TIMEOUT)
+        if not done.ok:
+            pytest.fail(_registry_failure(f"@questdb/nodejs-client@{version} from npm", done))
+        (folder / ".installed").write_text(version)
+    return folder
+
+
+def _measure(cmd: list[str], cwd: Path) -> list[tuple[bool, str]]:
+    finished = run(cmd, cwd, PROBE_TIMEOUT)
+    assert finished.ok, finished.describe()
+    results = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert len(results) == len(CORPUS), finished.describe()
+    return [tuple(result) for result in results]
+
+
+def _mismatches(client: str, measured: list[tuple[bool, str]]) -> list[str]:
+    wrong = []
+    for conf, (accepted, said) in zip(CORPUS, measured):
+        predicted = parse_config(conf, client)
+        if predicted.accepted != accepted:
+            wrong.append(f"{conf!r}: the client {'accepts' if accepted else 'refuses'} it ({said}); the rules say "
+                         f"{'accepted' if predicted.accepted else 'refused: ' + '; '.join(predicted.problems)}")
+    return wrong
+
+
+def test_python_rules_predict_the_python_client(python_client: Path, corpus_file: Path):
+    measured = _measure([str(python_client), "-c", PYTHON_PROBE, str(corpus_file)], BUILD)
+    assert sum(accepted for accepted, _ in measured) >= 5, measured  # the probe reached the connection at all
+    wrong = _mismatches("python", measured)
+    assert not wrong, "config_rules.toml [client.python] disagrees with the client:\n" + "\n".join(wrong)
+
+
+def test_node_rules_predict_the_node_client_and_its_words(node_client: Path, corpus_file: Path):
+    probe = node_client / "probe.cjs"
+    probe.write_text(NODE_PROBE, encoding="utf-8")
+    measured = _measure(["node", str(probe), str(corpus_file)], node_client)
+    wrong = _mismatches("node", measured)
+    for conf, (accepted, said) in zip(CORPUS, measured):
+        problems = parse_config(conf, "node").problems
+        if not accepted and problems and not any(said in problem for problem in problems):
+            wrong.append(f"{conf!r}: the client says {said!r}; the rules say {problems}")
+    assert not wrong, "config_rules.toml [client.node] disagrees with the client:\n" + "\n".join(wrong)
