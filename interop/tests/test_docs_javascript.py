@@ -114,10 +114,11 @@ def test_typescript_types_interfaces_and_casts_are_stripped_and_it_runs(tmp_path
 
 
 def test_a_typescript_syntax_error_fails_to_build_with_its_key_line(tmp_path):
-    prepared = prepare_javascript("interface Row { table: string }\nconst row: Row = { table: };\n", tmp_path,
-                                  typescript=True)
+    prepared = prepare_javascript("interface Row { table: string }\nconst row: Row = { table: };\nlet = ;\n",
+                                  tmp_path, typescript=True)
     assert prepared.command is None and prepared.verdict == "FAILS TO BUILD"
-    assert "snippet.ts(2,27): error TS1109: Expression expected." in prepared.detail, prepared.detail
+    assert prepared.detail.endswith("snippet.ts(2,27): error TS1109: Expression expected."), prepared.detail
+    assert "snippet.ts(3," in prepared.evidence  # every syntax error is in the evidence
 
 
 def test_a_typescript_snippet_with_the_node_client_authenticates_against_the_stub(tmp_path):

@@ -112,6 +112,9 @@ def _stripped(code: str, workdir: Path, tools: Path | None, prepared: Prepared) 
     stripped = strip_types(stripper, source, target)
     if not stripped.ok:
         _failed(prepared, "FAILS TO BUILD", stripped, "stripping the TypeScript types")
+        first = next((line for line in stripped.stderr.splitlines() if ": error TS" in line), None)
+        if first:  # the first syntax error, where the reader's stripper stops too
+            prepared.detail = f"stripping the TypeScript types: {first.strip()[:300]}"
         return None
     prepared.notes.append(f"TypeScript: types stripped by typescript {stripper_version()} "
                           "transpileModule (no type check, as tsx or ts-node --transpile-only), then run by node")
