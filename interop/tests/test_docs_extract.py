@@ -222,6 +222,15 @@ def test_extract_page_reads_a_file(tmp_path):
                                   tab=None, code="run()\n")]
 
 
+def test_the_entry_points_stay_in_extract_and_a_markdown_page_has_no_notes():
+    from interop.docs import extract
+
+    for name in ("extract_page", "extract_text", "Snippet", "Page", "content_digest", "normalise_language",
+                 "NO_FENCES_REASON", "SCRAPED_REASON"):
+        assert name in extract.__all__ and hasattr(extract, name)
+    assert page(f"{F}sh", "ls", F).notes == []
+
+
 def test_snippet_is_frozen_and_hashable():
     s = page(f"{F}ini title=x", "a=1", F).snippets[0]
     with pytest.raises(dataclasses.FrozenInstanceError):
