@@ -178,6 +178,11 @@ DEPENDENCIES = Table({
         "label": Key(str),  # how the second verdict names the replacement
     })), "stripper": Key(dict, table=Table({"typescript": Key(str)}))})),  # the TypeScript stripper's exact npm version
     "go": Key(dict, table=Table({"versions": Key(dict, {}, values=str)})),  # module: version to pin
+    "rust": Key(dict, table=Table({
+        "edition": Key(str, choices={"2015", "2018", "2021", "2024"}),  # of the snippet's Cargo package
+        "crates": Key(dict, {}, values=str),  # import name: crates.io crate
+        "features": Key(dict, {}, values=dict),  # crate: {major: [features]}, default features off
+    })),
 })
 
 
