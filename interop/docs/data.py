@@ -193,9 +193,18 @@ def dependencies(path: Path = DOCS_DEPENDENCIES) -> dict:
 
 # --- known_conf_keys.toml ---------------------------------------------------------------------------------
 
-KINDS = {"path", "boolean", "integer", "size", "ipv4:port", "string"}
+# [keys] holds only what the jar cannot tell (checks/server_keys.py reads the rest from it); [[enterprise]] the
+# prefixes of QuestDB Enterprise's keys, each with the documentation page that says so.
+KINDS = {"path"}
 CONF_KEYS = Table({
-    "keys": Key(dict, values=Table({"meaning": Key(str), "kind": Key(str, choices=KINDS)})),
+    "keys": Key(dict, values=Table({"meaning": Key(str), "kind": Key(str, ABSENT, choices=KINDS),
+                                    "when_false": Key(str, ABSENT)})),
+    "enterprise": Key(list, [], each=Table({
+        "what": Key(str),  # the Enterprise feature the keys configure
+        "prefixes": Key(list, check=lambda prefixes: None if prefixes and all(
+            isinstance(p, str) and p.endswith(".") for p in prefixes) else "expected key prefixes ending with '.'"),
+        "source": Key(str, check=lambda url: None if url.startswith("https://") else "expected an https:// page"),
+    }, label="what")),
     "packages": Key(dict, table=Table({"any_platform": Key(list), "needs_root": Key(list)})),
     "platform": Key(list, each=Table({"name": Key(str), "tabs": Key(list), "managers": Key(list)}, label="name")),
 })

@@ -170,27 +170,42 @@ def test_check_jwk_other_key_than_the_page_auth_line_is_rejected(key, other):
 # --- server.conf -------------------------------------------------------------------------------------------
 
 
+# These build QuestDB's configuration with the pinned jar (checks/server_keys.py): they need a JDK.
+needs_jdk = pytest.mark.skipif(shutil.which("java") is None or shutil.which("javac") is None,
+                               reason="the server.conf check reads QuestDB's rules from its jar with a JDK")
+
+
+@needs_jdk
 def test_check_server_conf_passes():
     conf = "# ILP over TCP\nline.tcp.enabled=true\n\nline.tcp.net.bind.to=0.0.0.0:9009\n" \
-           "! auth\nline.tcp.auth.db.path=conf/auth.txt\n"
+           "! auth\nline.tcp.auth.db.path=conf/auth.txt\nline.http.enabled=true\n"
     result = check_server_conf(conf)
     assert result.verdict == "PASS", result.evidence
+    assert result.evidence.splitlines()[0].startswith("line.tcp.auth.db.path is set and QuestDB ")
     assert "line 6: line.tcp.auth.db.path=conf/auth.txt" in result.evidence
+    assert "line 7: line.http.enabled=true" in result.evidence
     assert any("relative" in note for note in result.notes)
+    assert not any("line.http.enabled" in note for note in result.notes), result.notes
 
 
+@needs_jdk
 def test_check_server_conf_names_a_misspelt_key_and_the_closest_known_one():
     result = check_server_conf("line.tcp.auth.db.pth=conf/auth.txt\n")
     assert result.verdict == "FAILS TO RUN"
     first = result.evidence.splitlines()[0]
-    assert "unknown key 'line.tcp.auth.db.pth'" in first and "closest known key is line.tcp.auth.db.path" in first
+    assert "line.tcp.auth.db.path is not set" in first and "line 1 sets line.tcp.auth.db.pth" in first
+    (note,) = [note for note in result.notes if note.startswith("line 1: line.tcp.auth.db.pth is not a key")]
+    assert "starts without it" in note and "the closest key is line.tcp.auth.db.path" in note
 
 
+@needs_jdk
 def test_check_server_conf_problems():
     missing = check_server_conf("line.tcp.enabled=true\n")
     assert missing.verdict == "FAILS TO RUN" and "line.tcp.auth.db.path is not set" in missing.evidence
     bind = check_server_conf("line.tcp.auth.db.path=/etc/auth.txt\nline.tcp.net.bind.to=localhost:9009\n")
-    assert bind.verdict == "FAILS TO RUN" and "line 2: line.tcp.net.bind.to=localhost:9009" in bind.evidence
+    assert bind.verdict == "FAILS TO RUN"
+    assert bind.evidence.splitlines()[0].startswith("line 2: line.tcp.net.bind.to=localhost:9009: QuestDB ")
+    assert "refuses to start: invalid configuration value [key=line.tcp.net.bind.to, value=localhost]" in bind.evidence
     assert check_server_conf("# nothing\n").verdict == "FAILS TO RUN"
     spaced = check_server_conf("line.tcp.auth.db.path  /etc/auth.txt\nline.tcp.enabled=yes\n")
     assert spaced.verdict == "PASS"
