@@ -128,6 +128,12 @@ def test_rst_code_inside_other_directives_is_found_and_tabs_are_expanded():
     assert [(s.line, s.code) for s in p.snippets] == [(3, "go()\n  x\n")]   # "   \t" and "\t" both reach column 8
 
 
+def test_rst_directive_spellings():
+    p = rst(".. code-block :: python", "", "   spaced()", "", ".. sourcecode:: console", "", "   $ ls", "",
+            ".. code-block::python", "", "   a comment for docutils, not a directive")
+    assert [(s.language, s.code) for s in p.snippets] == [("python", "spaced()\n"), ("bash", "$ ls\n")]
+
+
 def test_rst_page_without_blocks():
     assert rst("Title", "=====", "", "Prose only.").no_snippet_reason == NO_RST_BLOCKS_REASON
 

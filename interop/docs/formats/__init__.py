@@ -4,5 +4,6 @@ model.py     Snippet, Page, content_digest and the no-snippet reasons every form
 languages.py the language names (languages.toml): info-string words, tab labels, file extensions, rustdoc words.
 markdown.py  Markdown and MDX: fenced blocks, Docusaurus Tabs, ATX/setext headings, scraped-page detection.
 rst.py       reStructuredText: code-block/code/sourcecode/code-tab directives, `::` literal blocks, section titles.
+rst_include.py  Sphinx's literalinclude: the code of a file beside the page, its selection options applied.
 source.py    a source file given directly: one snippet, or a Rust file's doc-test fences.
 """

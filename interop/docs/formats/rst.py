@@ -7,15 +7,16 @@ Snippets:
 - a paragraph ending in `::` followed by a blank line and a more indented block: a literal block, unlabelled
   (as Markdown's unlabelled fence: the enclosing tab's language, else the page's `.. highlight:: LANG`).
   A directive without a language (`.. code-block::`) is resolved the same way.
-Headings are section titles: a line of text underlined, and optionally overlined, with one punctuation
-character repeated (as docutils: an underline shorter than the title counts from 4 characters on).
-Tabs are `.. tab:: LABEL`, `.. group-tab:: LABEL` (sphinx-tabs, sphinx-inline-tabs) and `.. tab-item:: LABEL`
-(sphinx-design): the label applies to the directive's indented block. Comments (`.. text` with no `::`)
-are skipped with their indented block. Tabs are expanded to 8 columns, as docutils does.
 - `.. literalinclude:: FILE` (Sphinx): the file's code (rst_include.py), found from the page's folder, its
   language the `:language:` option's, else the file extension's, else the tab's, else the highlight's.
   An include that cannot be read gives no snippet but a note on the Page saying why.
-Not read: doctest blocks (`>>>`), quoted literal blocks.
+Headings are section titles: a line of text underlined, and optionally overlined, with one punctuation
+character repeated (as docutils: an underline shorter than the title counts from 4 characters on).
+Tabs are `.. tab:: LABEL`, `.. group-tab:: LABEL` (sphinx-tabs, sphinx-inline-tabs) and `.. tab-item:: LABEL`
+(sphinx-design): the label applies to the directive's indented block. Other directives' content is read as
+text (a `.. note::` may hold a code block). Comments (`.. text` with no `::`) are skipped with their indented
+block. Tabs are expanded to 8 columns, as docutils does.
+Not read: doctest blocks (`>>>`), quoted literal blocks, sphinx.ext.doctest's directives (`testcode`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ CODE_DIRECTIVES = ("code-block", "code", "sourcecode", "code-tab")
 TAB_DIRECTIVES = ("tab", "group-tab", "tab-item")
 _UNSET_HIGHLIGHT = ("default", "none", "guess")   # `.. highlight::` values that name no language
 
-_DIRECTIVE = re.compile(r"^(?P<indent> *)\.\.[ ]+(?P<name>[A-Za-z0-9][\w.:+-]*?)::(?:[ ]+(?P<arg>.*?))?[ ]*$")
+_DIRECTIVE = re.compile(r"^(?P<indent> *)\.\.[ ]+(?P<name>[A-Za-z0-9][\w.:+-]*?)[ ]*::(?:[ ]+(?P<arg>.*?))?[ ]*$")
 _EXPLICIT = re.compile(r"^(?P<indent> *)\.\.(?:[ ]|$)")          # any explicit markup start: comments too
 _OPTION = re.compile(r"^ *:(?P<name>[^:\s][^:]*):(?:[ ]+(?P<value>.*?))?[ ]*$")
 _ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1*[ ]*$")               # one punctuation character, repeated
