@@ -24,6 +24,7 @@ from functools import cache
 
 from .checks.auth_file import looks_like_auth_file
 from .checks.install import classify_bash
+from .clients.rust import rust_fence_skip_reason
 from .data import load_classification
 from .extract import Snippet
 
@@ -153,6 +154,9 @@ def classify(snippet: Snippet, earlier: list[Snippet] = ()) -> Kind:
 def _classify_client(snippet: Snippet, earlier: list[Snippet]) -> Kind:
     code, language = snippet.code, snippet.language
     if language == "rust":  # rustdoc's hidden lines (`# use questdb::...`) are code, not comments
+        fence = rust_fence_skip_reason(snippet.attrs)
+        if fence:
+            return Kind("skip", fence)
         code = re.sub(r"^([ \t]*)#(?: |$)", r"\1", code, flags=re.MULTILINE)
     elided = elisions(code)
     completed_by = _completing_blocks(snippet, earlier) if elided else []

@@ -16,8 +16,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import checks, fixes
+from .checks.config_string import check_config_strings, literal_auth_db
 from .classify import Kind, classify, completed_code
-from .clients import javascript_replacement, prepare_go, prepare_javascript, prepare_python, python_older_majors
+from .clients import (
+    javascript_older_majors,
+    javascript_replacement,
+    prepare_go,
+    prepare_javascript,
+    prepare_python,
+    python_older_majors,
+)
+from .clients.rust import prepare_rust, rust_older_majors
 from .extract import Page, Snippet
 from .repeat import Verdict, not_installed, repeat
 from .substitute import substitute
@@ -99,6 +108,9 @@ def check_snippet(snippet: Snippet, kind: Kind, page_keys: dict, workdir: Path, 
         verdicts = []
     else:
         verdicts = [_from_check(_check_block(snippet, kind, page_keys, workdir))]
+    config = check_config_strings(snippet.code, snippet.language, ctx.key)
+    if config is not None:
+        verdicts.append(_from_check(config, "config"))
     return verdicts
 
 
@@ -133,8 +145,13 @@ def _client(snippet: Snippet, kind: Kind, workdir: Path, ctx: Context) -> list[V
         substitutions.insert(0, f"excerpt completed by the page's earlier {language} blocks {blocks}, in order, "
                                 "its elision lines dropped")
     run_ctx = ctx.over_tls() if tls else ctx
-    verdicts = _attempts(language, code, substitutions, workdir, run_ctx)
+    own_keys = literal_auth_db(code, language, ctx.key)  # a key pair of the page's own, in its config string
+    with run_ctx.stub.extra_keys(own_keys) as added:
+        verdicts = _attempts(language, code, substitutions, workdir, run_ctx)
     for verdict in verdicts:
+        if added:
+            verdict.notes.insert(0, f"the snippet's own key pair for {', '.join(added)} (its public key derived from "
+                                    "the token, d) was added to the stub's keys for this run")
         if tls:
             verdict.tls = True
             verdict.notes.insert(0, f"asks for TLS: run against the stub's TLS port {ctx.tls_stub.port}")
@@ -215,13 +232,27 @@ def _go(code, workdir, ctx, pins, options):
     return prepared
 
 
+def _javascript(typescript: bool):
+    def prepare(code, workdir, ctx, pins, options):
+        return prepare_javascript(code, workdir, typescript=typescript, pins=pins, tools=ctx.work.parent / "tools",
+                                  **options)
+    return prepare
+
+
+# language -> prepare(code, workdir, ctx, pins, options) -> Prepared; options: replace_failing, scripts
 _PREPARE = {
     "python": lambda code, workdir, ctx, pins, options: prepare_python(code, workdir, ctx.work / "venvs", pins=pins),
-    "javascript": lambda code, workdir, ctx, pins, options: prepare_javascript(code, workdir, **options),
+    "javascript": _javascript(typescript=False),
+    "typescript": _javascript(typescript=True),
     "go": _go,
+    "rust": lambda code, workdir, ctx, pins, options: prepare_rust(code, workdir, pins=pins),
 }
+# language -> older_majors(client package, its newest version, the newest attempt's Prepared) -> versions
 _OLDER = {
     "python": lambda dist, version, prepared: python_older_majors(dist, version, prepared.command[0]),
+    "javascript": lambda package, version, prepared: javascript_older_majors(package, version),
+    "typescript": lambda package, version, prepared: javascript_older_majors(package, version),
+    "rust": lambda crate, version, prepared: rust_older_majors(crate, version),
 }
 CLIENT_PACKAGES = ("questdb", "@questdb/nodejs-client", "questdb-rs", "org.questdb:questdb-client", "org.questdb:questdb")
 
