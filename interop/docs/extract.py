@@ -49,11 +49,12 @@ def page_format(name: str) -> str:
 
 def extract_text(text: str, name: str = "<page>", folder: Path | None = None) -> Page:
     """Every snippet of a page given as text (path = Path(name)), read in the format its name says.
-    `folder` is the page's folder, where an rst literalinclude finds its file (None: a note, no snippet)."""
+    `folder` is the page's folder, where an rst literalinclude or a Rust `#![doc = include_str!(...)]` finds
+    its file (None: a note on the Page, no snippet)."""
     kind = page_format(name)
     if kind == "rst":
         return extract_rst(text, name, folder)
-    return extract_source(text, name) if kind == "source" else extract_markdown(text, name)
+    return extract_source(text, name, folder) if kind == "source" else extract_markdown(text, name)
 
 
 def extract_page(path) -> Page:

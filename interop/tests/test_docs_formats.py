@@ -275,6 +275,28 @@ def test_a_rust_file_without_rust_doc_tests_is_one_snippet(docs):
     assert summary(p) == [(1, "rust", "", {}, None, "", text)]
 
 
+def test_a_crate_readme_included_as_docs_gives_its_doc_tests(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "README.md").write_text(f"# Client\n\n{F}\nlet a = 1;\n{F}\n\n{F}sh\ncargo add x\n{F}\n", "utf-8")
+    lib = tmp_path / "src" / "lib.rs"
+    lib.write_text(f'/// {F}\n/// f();\n/// {F}\npub fn f() {{}}\n#![doc = include_str!("../README.md")]\nmod m;\n',
+                   "utf-8")
+    p = extract_page(lib)
+    assert [(s.index, s.line, s.language, s.heading, s.code) for s in p.snippets] == [
+        (1, 1, "rust", "", "f();\n"), (2, 3, "rust", "Client", "let a = 1;\n"), (3, 7, "bash", "Client", "cargo add x\n")]
+    assert p.notes == [("line 5: snippets #2-#3 are the doc tests of ../README.md (include_str!); "
+                       "their line numbers are that file's")]
+
+
+def test_an_included_doc_file_that_is_missing_is_a_note(tmp_path):
+    lib = tmp_path / "lib.rs"
+    lib.write_text('#![doc = include_str!("../README.md")]\npub fn f() {}\n', "utf-8")
+    p = extract_page(lib)
+    assert [s.line for s in p.snippets] == [1] and p.snippets[0].code.startswith("#![doc")
+    assert len(p.notes) == 1 and p.notes[0].startswith("line 1: include_str!('../README.md') not read: ")
+    assert "folder is not known" in extract_text(lib.read_text("utf-8"), "lib.rs").notes[0]
+
+
 # --- info strings and tabs on Markdown pages --------------------------------------------------------------
 
 @pytest.mark.parametrize("info, language, attrs", [
