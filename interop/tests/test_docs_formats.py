@@ -288,9 +288,11 @@ def test_a_crate_readme_included_as_docs_gives_its_doc_tests(tmp_path):
                        "their line numbers are that file's")]
 
 
-def test_an_included_doc_file_that_is_missing_is_a_note(tmp_path):
+def test_an_included_doc_file_that_is_missing_or_has_no_rust_is_a_note_and_the_file_one_snippet(tmp_path):
     lib = tmp_path / "lib.rs"
-    lib.write_text('#![doc = include_str!("../README.md")]\npub fn f() {}\n', "utf-8")
+    lib.write_text('#![doc = include_str!("../README.md")]\n#![doc = include_str!("USAGE.md")]\npub fn f() {}\n',
+                   "utf-8")
+    (tmp_path / "USAGE.md").write_text(f"{F}sh\ncargo run\n{F}\n", "utf-8")
     p = extract_page(lib)
     assert [s.line for s in p.snippets] == [1] and p.snippets[0].code.startswith("#![doc")
     assert len(p.notes) == 1 and p.notes[0].startswith("line 1: include_str!('../README.md') not read: ")
@@ -328,6 +330,7 @@ def test_info_strings(info, language, attrs):
     (["cpp", "c++", "C++", "cxx", "cc", "hpp", "hxx", "hh"], "cpp"),
     (["cs", "csharp", "c#", "C#"], "csharp"),
     (["text", "txt", "plain", "plaintext"], "text"),
+    (["yaml", "yml"], "yaml"),
 ])
 def test_new_language_names(words, language):
     assert [normalise_language(w) for w in words] == [language] * len(words)

@@ -44,13 +44,11 @@ def extract_source(text: str, name: str, folder: Path | None = None) -> Page:
     `folder` is the file's folder, where an `include_str!` doc attribute finds its file."""
     language = extension_language(PurePath(name).suffix) or ""
     lines = page_lines(text)
+    notes: list[str] = []   # what could not be read
     if language == "rust":
-        notes: list[str] = []
-        doc = rustdoc_snippets(lines, name, folder, notes)
+        doc, origins = rustdoc_snippets(lines, name, folder, notes)
         if any(s.language == "rust" for s in doc):
-            return Page(path=Path(name), name=name, snippets=doc, no_snippet_reason=None, notes=notes)
-    else:
-        notes = []
+            return Page(path=Path(name), name=name, snippets=doc, no_snippet_reason=None, notes=notes + origins)
     if not any(line.strip() for line in lines):
         return Page(path=Path(name), name=name, snippets=[], no_snippet_reason=EMPTY_SOURCE_REASON, notes=notes)
     whole = Snippet(page=name, index=1, line=1, language=language, info="", attrs={}, tab=None,
@@ -103,17 +101,18 @@ def _unindent(text: list[str]) -> list[str]:
 
 
 def rustdoc_snippets(lines: list[str], name: str, folder: Path | None = None,
-                     notes: list[str] | None = None) -> list[Snippet]:
-    """The fenced snippets of every doc run of a Rust file, numbered across it, at their lines; for a run from
-    an included file a note says which snippets come from it."""
+                     notes: list[str] | None = None) -> tuple[list[Snippet], list[str]]:
+    """The fenced snippets of every doc run of a Rust file, numbered across it, at their lines, and for each
+    run from an included file a note saying which snippets come from it; what could not be read goes to `notes`."""
     snippets: list[Snippet] = []
+    origins: list[str] = []
     for run in doc_runs(lines, folder, notes):
         first = len(snippets) + 1
         for s in markdown_snippets(run.text, name):
             snippets.append(Snippet(page=name, index=len(snippets) + 1, line=run.lines[s.line - 1],
                                     language=s.language or "rust", info=s.info, attrs=s.attrs, tab=s.tab,
                                     code=s.code, heading=s.heading))
-        if run.included and notes is not None and len(snippets) >= first:
-            notes.append(f"line {run.at}: snippets #{first}-#{len(snippets)} are the doc tests of {run.included} "
-                         "(include_str!); their line numbers are that file's")
-    return snippets
+        if run.included and len(snippets) >= first:
+            origins.append(f"line {run.at}: snippets #{first}-#{len(snippets)} are the doc tests of {run.included} "
+                           "(include_str!); their line numbers are that file's")
+    return snippets, origins
