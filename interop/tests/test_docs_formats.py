@@ -85,8 +85,9 @@ def test_rst_double_colon_needs_a_blank_line_and_an_indented_block():
 
 
 def test_rst_literal_block_in_a_list_item_stops_at_the_item_text():
-    p = rst("- Run this::", "", "      ls -l", "", "  More text of the item.", "", "- Next item")
-    assert [s.code for s in p.snippets] == ["ls -l\n"]
+    p = rst("- Run this::", "", "      ls -l", "", "  More text of the item.", "", "- Next item",
+            "", "Title", "=====", "Right under the title::", "", " one space in")
+    assert [s.code for s in p.snippets] == ["ls -l\n", "one space in\n"]
 
 
 def test_rst_section_titles_underlined_or_overlined():

@@ -128,6 +128,7 @@ def rst_snippets(lines: list[str], name: str, folder: Path | None = None,
     tabs = _Tabs()
     heading, highlight = "", ""
     paragraph_indent = 0     # the text indentation of the current paragraph's first line
+    text_line = -2           # the index of the last paragraph line read (a paragraph starts after anything else)
 
     def add(line: int, info: str, attrs: dict[str, str], code: str, tab: str | None = None,
             language: str | None = None) -> None:
@@ -187,9 +188,10 @@ def rst_snippets(lines: list[str], name: str, folder: Path | None = None,
             empty_comment = line.strip() == ".." and (i + 1 >= len(lines) or not lines[i + 1].strip())
             i = i + 1 if empty_comment else _block_end(lines, i + 1, indent)
             continue
-        if i == 0 or not lines[i - 1].strip():
+        if text_line != i - 1:
             marker = _LIST_MARKER.match(line)
             paragraph_indent = marker.end() if marker else indent
+        text_line = i
         if line.rstrip().endswith("::") and (i + 1 >= len(lines) or not lines[i + 1].strip()):
             end = _block_end(lines, i + 1, paragraph_indent)
             if end > i + 1:
