@@ -182,6 +182,7 @@ DEPENDENCIES = Table({
         "edition": Key(str, choices={"2015", "2018", "2021", "2024"}),  # of the snippet's Cargo package
         "crates": Key(dict, {}, values=str),  # import name: crates.io crate
         "features": Key(dict, {}, values=dict),  # crate: {major: [features]}, default features off
+        "companions": Key(dict, {}, values=list),  # crate a snippet uses: names of the feature integrating it
     })),
 })
 

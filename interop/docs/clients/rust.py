@@ -242,14 +242,20 @@ def prepare_rust(code: str, workdir: Path, pins: dict | None = None) -> Prepared
         for crate, spec in tomllib.loads((workdir / "Cargo.toml").read_text())["dependencies"].items():
             prepared.versions[crate] = (spec if isinstance(spec, str) else spec["version"]).lstrip("=^~")
         _write_manifest(workdir, name, settings["edition"], prepared.versions, settings["features"])
+        fetched = run(["cargo", "fetch"], workdir, INSTALL_TIMEOUT, env)
+        if not fetched.ok:
+            return _failed(prepared, "FAILS TO INSTALL", fetched, "cargo fetch")
+        extra = _companion_features(workdir, env, prepared.versions, crates, settings["companions"])
+        if extra:
+            _write_manifest(workdir, name, settings["edition"], prepared.versions, settings["features"], extra)
         for crate, version in prepared.versions.items():
             chosen = settings["features"].get(crate, {}).get(major(version))
             if chosen is not None:
                 prepared.notes.append(f"{crate} {version} built with its default features off and only "
                                       f"{', '.join(chosen) or 'none'} (dependencies.toml [rust.features])")
-        fetched = run(["cargo", "fetch"], workdir, INSTALL_TIMEOUT, env)
-        if not fetched.ok:
-            return _failed(prepared, "FAILS TO INSTALL", fetched, "cargo fetch")
+            if extra.get(crate):
+                prepared.notes.append(f"{crate} {version} built with {', '.join(extra[crate])} too: the snippet uses "
+                                      "the crate that feature integrates (dependencies.toml [rust.companions])")
     built = run(["cargo", "build", "--bin", name], workdir, INSTALL_TIMEOUT, env)
     if not built.ok:
         failure = _failed(prepared, "FAILS TO BUILD", built, "cargo build")
@@ -262,16 +268,41 @@ def prepare_rust(code: str, workdir: Path, pins: dict | None = None) -> Prepared
     return prepared
 
 
-def _write_manifest(workdir: Path, name: str, edition: str, versions: dict, features: dict | None = None) -> None:
+def _companion_features(workdir: Path, env: dict, versions: dict, used: list[str], companions: dict) -> dict:
+    """{dependency: [features]} to turn on because the snippet uses the crate they integrate (chrono for
+    questdb-rs's chrono-timestamp, whose name changed across majors): the first name of
+    dependencies.toml [rust.companions] that the resolved version has, as `cargo metadata` lists them."""
+    wanted = [names for crate, names in companions.items() if crate in used]
+    if not wanted:
+        return {}
+    listed = run(["cargo", "metadata", "--format-version", "1", "--offline"], workdir, INSTALL_TIMEOUT, env)
+    if not listed.ok:
+        return {}
+    extra: dict[str, list[str]] = {}
+    for package in json.loads(listed.stdout)["packages"]:
+        if versions.get(package["name"]) != package["version"]:
+            continue
+        for names in wanted:
+            found = next((n for n in names if n in package["features"]), None)
+            if found:
+                extra.setdefault(package["name"], []).append(found)
+    return extra
+
+
+def _write_manifest(workdir: Path, name: str, edition: str, versions: dict, features: dict | None = None,
+                    extra: dict | None = None) -> None:
     lines = ["[package]", f'name = "{name}"', 'version = "0.0.0"', f'edition = "{edition}"', "publish = false",
              "", "[dependencies]"]
     for crate, version in versions.items():
         chosen = (features or {}).get(crate, {}).get(major(version))
-        if chosen is None:
+        more = (extra or {}).get(crate, [])
+        if chosen is None and not more:
             lines.append(f'{crate} = "={version}"')
+        elif chosen is None:
+            lines.append(f'{crate} = {{ version = "={version}", features = {json.dumps(more)} }}')
         else:
             lines.append(f'{crate} = {{ version = "={version}", default-features = false, '
-                         f"features = {json.dumps(chosen)} }}")
+                         f"features = {json.dumps(chosen + more)} }}")
     lines += ["", "[workspace]", ""]  # its own workspace, whatever folder it sits in
     (workdir / "Cargo.toml").write_text("\n".join(lines), encoding="utf-8")
 
