@@ -1,7 +1,7 @@
 """Find every code snippet on a documentation page, whatever its format; the format is chosen by file name.
 
     .rst, .rest                               reStructuredText (formats/rst.py)
-    .py .js .mjs .cjs .ts .mts .cts .go .rs .java
+    .py .js .mjs .cjs .ts .mts .cts .tsx .jsx .go .rs .java .c .cpp .cc .cxx .cs
                                               a source file given directly (formats/source.py): one snippet in
                                               the language of its extension, or a Rust file's doc-test fences
     anything else                             Markdown/MDX (formats/markdown.py): .md, .mdx, README without an

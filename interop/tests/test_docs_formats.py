@@ -42,7 +42,8 @@ def summary(page):
     ("000_641e6b6320ef4640.txt", "markdown"), ("<page>", "markdown"), ("README.rst", "rst"), ("api.REST", "rst"),
     ("auth.py", "source"), ("auth.js", "source"), ("auth.mjs", "source"), ("auth.cjs", "source"),
     ("auth.ts", "source"), ("main.go", "source"), ("lib.rs", "source"), ("Auth.java", "source"),
-    ("auth.tsx", "markdown"), ("auth.c", "markdown"),
+    ("auth.tsx", "source"), ("auth.c", "source"), ("auth.cc", "source"), ("Auth.cs", "source"),
+    ("auth.h", "markdown"), ("notes.markdown", "markdown"),
 ])
 def test_the_format_follows_the_file_name(name, kind):
     assert page_format(name) == kind
@@ -199,7 +200,8 @@ def test_literalinclude_lines(spec, count, chosen):
 
 @pytest.mark.parametrize("name, language", [
     ("auth.py", "python"), ("auth.js", "javascript"), ("auth.mjs", "javascript"), ("auth.cjs", "javascript"),
-    ("auth.ts", "typescript"), ("main.go", "go"), ("Auth.java", "java"), ("main.rs", "rust")])
+    ("auth.ts", "typescript"), ("main.go", "go"), ("Auth.java", "java"), ("main.rs", "rust"), ("auth.tsx", "tsx"),
+    ("auth.c", "c"), ("auth.cpp", "cpp"), ("Auth.cs", "csharp")])
 def test_a_source_file_is_one_snippet_in_the_language_of_its_extension(name, language):
     p = extract_text("\ufeff// header\r\nline()\r\n", name)
     assert summary(p) == [(1, language, "", {}, None, "", "// header\nline()\n")]
