@@ -1,12 +1,15 @@
-"""config_rules.toml kept true by measurement: the real Python (questdb, PyPI) and Node
-(@questdb/nodejs-client, npm) parsers read a corpus of config strings written here, and the rules must
-predict each client's accept or refuse (and, for Node, whose messages are quoted verbatim, its words).
+"""config_rules.toml kept true by measurement: the real Python (questdb, PyPI), Node
+(@questdb/nodejs-client, npm), Go (go-questdb-client/v4) and Java (org.questdb:questdb-client, Maven
+Central) clients read a corpus of config strings written here, and the rules must predict each client's
+accept or refuse (and, for Node, whose messages are quoted verbatim, its words).
 
-The clients are installed at the versions the data file names, once, under build/config-rules/ (a venv
-and an npm folder, kept between runs). Python: Sender.from_conf(...).establish() against a closed port,
-so a string the client accepts ends in "Could not connect" and anything else is the client refusing it
-(the auth checks run in establish(), before connecting). Node: Sender.fromConfig(...), which never
-connects. Every command runs with a timeout; an unreachable registry fails with a message saying so.
+The clients are installed at the versions the data file names, once, under build/config-rules/ (a venv,
+an npm folder, a Go module and the Java jars, kept between runs). A string a client accepts ends in its
+failure to connect to a closed port, anything else is the client refusing it: Python
+Sender.from_conf(...).establish() (the auth checks run in establish(), before connecting), Go
+LineSenderFromConf, Java Sender.fromConfig; Node's Sender.fromConfig never connects. Every command runs
+with a timeout; an unreachable registry fails with a message saying so. The Rust client (questdb-rs) was
+measured by hand (config_rules.toml says how): its build takes minutes.
 """
 
 from __future__ import annotations
@@ -113,6 +116,82 @@ const cases = JSON.parse(require("fs").readFileSync(process.argv[2], "utf8"));
 """
 
 
+GO_PROBE = r"""
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	qdb "github.com/questdb/go-questdb-client/v4"
+)
+
+func main() {
+	data, _ := os.ReadFile(os.Args[1])
+	var cases []string
+	if err := json.Unmarshal(data, &cases); err != nil {
+		panic(err)
+	}
+	out := [][]interface{}{}
+	for _, conf := range cases {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		sender, err := qdb.LineSenderFromConf(ctx, conf)
+		cancel()
+		if err == nil {
+			sender.Close(context.Background())
+			out = append(out, []interface{}{true, "connected"})
+			continue
+		}
+		out = append(out, []interface{}{strings.HasPrefix(err.Error(), "failed to connect to server"), err.Error()})
+	}
+	encoded, _ := json.Marshal(out)
+	fmt.Println(string(encoded))
+}
+"""
+
+# Java reads one string per line, every character outside printable ASCII (and '\\') written as \\uXXXX.
+JAVA_PROBE = r"""
+import io.questdb.client.Sender;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+
+public class Probe {
+    public static void main(String[] args) throws Exception {
+        StringBuilder out = new StringBuilder("[");
+        for (String line : Files.readAllLines(Paths.get(args[0]))) {
+            StringBuilder conf = new StringBuilder();
+            for (int i = 0; i < line.length(); i++) {
+                if (line.charAt(i) == '\\' && i + 5 < line.length() && line.charAt(i + 1) == 'u') {
+                    conf.append((char) Integer.parseInt(line.substring(i + 2, i + 6), 16));
+                    i += 5;
+                } else {
+                    conf.append(line.charAt(i));
+                }
+            }
+            boolean accepted;
+            String said;
+            try (Sender sender = Sender.fromConfig(conf.toString())) {
+                accepted = true;
+                said = "connected";
+            } catch (Throwable error) {
+                said = String.valueOf(error.getMessage());
+                accepted = said.contains("could not connect") || said.contains("could not resolve");
+            }
+            out.append(out.length() > 1 ? "," : "").append("[").append(accepted).append(",\"")
+               .append(said.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", " ")).append("\"]");
+        }
+        System.out.println(out.append("]"));
+    }
+}
+"""
+JAVA_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"  # as docs/dependencies.toml pins it
+SLF4J = "org.slf4j:slf4j-api:2.0.17"  # the one runtime dependency questdb-client 1.0.1's pom names
+
+
 def _registry_failure(what: str, finished) -> str:
     return (f"could not install {what} (is the registry reachable from here?); the measured rules cannot be "
             f"checked without it\n{finished.describe()}")
@@ -193,3 +272,56 @@ def test_node_rules_predict_the_node_client_and_its_words(node_client: Path, cor
         if not accepted and problems and not any(said in problem for problem in problems):
             wrong.append(f"{conf!r}: the client says {said!r}; the rules say {problems}")
     assert not wrong, "config_rules.toml [client.node] disagrees with the client:\n" + "\n".join(wrong)
+
+
+@pytest.fixture(scope="module")
+def go_client() -> Path:
+    version = config_rules()["go"]["version"]
+    folder = BUILD / f"go-client-{version}"
+    if not (folder / ".installed").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "main.go").write_text(GO_PROBE, encoding="utf-8")
+        env = dict(os.environ, GOFLAGS="-mod=mod")
+        if not (folder / "go.mod").exists():
+            made = run(["go", "mod", "init", "confprobe"], folder, 60, env)
+            assert made.ok, made.describe()
+        got = run(["go", "get", f"github.com/questdb/go-questdb-client/v4@{version}"], folder, INSTALL_TIMEOUT, env)
+        if not got.ok:
+            pytest.fail(_registry_failure(f"github.com/questdb/go-questdb-client/v4@{version} (Go module proxy)", got))
+        built = run(["go", "build", "-o", "probe", "."], folder, INSTALL_TIMEOUT, env)
+        assert built.ok, built.describe()
+        (folder / ".installed").write_text(version)
+    return folder / "probe"
+
+
+@pytest.fixture(scope="module")
+def java_client() -> Path:
+    version = config_rules()["java"]["version"]
+    folder = BUILD / f"java-client-{version}"
+    if not (folder / ".installed").exists():
+        (folder / "lib").mkdir(parents=True, exist_ok=True)
+        for artifact in (f"org.questdb:questdb-client:{version}", SLF4J):
+            copied = run(["mvn", "-B", "-q", f"{JAVA_DEPENDENCY_PLUGIN}:copy", f"-Dartifact={artifact}",
+                          "-DoutputDirectory=lib"], folder, INSTALL_TIMEOUT)
+            if not copied.ok:
+                pytest.fail(_registry_failure(f"{artifact} from Maven Central", copied))
+        (folder / "Probe.java").write_text(JAVA_PROBE, encoding="utf-8")
+        compiled = run(["javac", "-cp", "lib/*", "Probe.java"], folder, INSTALL_TIMEOUT)
+        assert compiled.ok, compiled.describe()
+        (folder / ".installed").write_text(version)
+    return folder
+
+
+def test_go_rules_predict_the_go_client(go_client: Path, corpus_file: Path):
+    measured = _measure([str(go_client), str(corpus_file)], go_client.parent)
+    wrong = _mismatches("go", measured)
+    assert not wrong, "config_rules.toml [client.go] disagrees with the client:\n" + "\n".join(wrong)
+
+
+def test_java_rules_predict_the_java_client(java_client: Path):
+    lines = ["".join(c if 32 <= ord(c) < 127 and c != "\\" else f"\\u{ord(c):04x}" for c in conf) for conf in CORPUS]
+    corpus = java_client / "corpus.txt"
+    corpus.write_text("\n".join(lines) + "\n", encoding="ascii")
+    measured = _measure(["java", "-cp", "lib/*:.", "Probe", str(corpus)], java_client)
+    wrong = _mismatches("java", measured)
+    assert not wrong, "config_rules.toml [client.java] disagrees with the client:\n" + "\n".join(wrong)

@@ -127,7 +127,7 @@ def test_duplicates_each_clients_way():
     text = "tcp::addr=a:1;addr=b:2;"
     assert "duplicate key" in parse_config(text, "python").problems[0]
     assert parse_config(text, "node").accepted and parse_config(text, "node").keys["addr"] == "b:2"
-    assert parse_config(text, "java").accepted and not parse_config(text, "java").warnings  # several hosts
+    assert "duplicated addresses" in parse_config(text, "java").problems[0]  # one address over TCP
     twice = "tcps::addr=a:1;tls_verify=on;tls_verify=unsafe_off;"
     assert "tls_verify was already configured" in parse_config(twice, "java").problems[0]
     assert any("later value" in w for w in parse_config(twice, "go").warnings)
@@ -168,7 +168,16 @@ def test_tls_keys_need_tcps_and_http_only_keys_are_refused():
     assert parse_config("tcp::addr=x:1;auto_flush_rows=5;", "python").accepted
 
 
+def test_refused_values_and_keys_that_need_another():
+    assert "disabling auto-flush" in parse_config("tcps::addr=x:1;auto_flush=off;", "java").problems[0]
+    assert not parse_config("tcp::addr=x:1;tls_verify=unsafe_off;", "java").accepted
+    assert parse_config("tcps::addr=x:1;tls_verify=unsafe_off;", "java").accepted
+    assert "tls_roots_password is missing" in parse_config("tcps::addr=x:1;tls_roots=/ca.p12;", "java").problems[0]
+    assert parse_config("tcps::addr=x:1;tls_roots=/ca.p12;tls_roots_password=pw;", "java").accepted
+
+
 def test_scheme_and_addr():
+    assert parse_config("TCP::addr=x:1;", "rust").accepted  # Protocol::from_schema ignores the case
     assert not parse_config("TCP::addr=x:1;", "node").accepted
     assert "'addr' is required" in parse_config("tcp::", "node").problems[0]
     assert parse_config("tcp::protocol_version=1;", "go").accepted  # Go falls back to its default address
@@ -266,6 +275,6 @@ def test_every_rule_says_how_it_is_known(tmp_path):
     with pytest.raises(DataFileError, match="guess"):
         config_rules(broken)
     missing = tmp_path / "missing.toml"
-    missing.write_text(text.replace('duplicate_key = "source: parseConfigStr', 'x_duplicate_key = "source: parseConfigStr'))
-    with pytest.raises(DataFileError, match="duplicate_key"):
+    missing.write_text(text.replace('escape = "source: parseConfigStr', 'x_escape = "source: parseConfigStr'))
+    with pytest.raises(DataFileError, match="no 'known' for \\['escape'\\]"):
         config_rules(missing)

@@ -509,6 +509,8 @@ def parse_config(text: str, client: str) -> Parsed:
     if not sep:
         parsed.problems.append(f"no '::' after the scheme: {_say(words['scheme'], scheme=text)}")
         return parsed
+    if rules["scheme_case"] == "insensitive" and scheme.lower() in rules["schemes"]:
+        scheme = parsed.scheme = scheme.lower()
     if scheme not in rules["schemes"]:
         parsed.problems.append(f"scheme {scheme!r}: {_say(words['scheme'], scheme=scheme)}")
         return parsed
@@ -541,6 +543,10 @@ def parse_config(text: str, client: str) -> Parsed:
             parsed.problems.append(f"{key} is empty: {_say(words['empty_value'], key=key)}")
         if resolved and rules["control_chars"] == "refused" and re.search(r"[\x00-\x1f\x7f-\x9f]", value):
             parsed.problems.append(f"{key} holds a control character: {_say(words['control_char'], key=key, value=value, position=position)}")
+        refused_value = rules["tcp_refused_values"].get(f"{key}={value}",
+                                                        rules["tcp_refused_values"].get(f"{scheme}::{key}={value}"))
+        if refused_value and scheme in TCP_SCHEMES:
+            parsed.problems.append(f"{key}={value} over {scheme}::: {refused_value}")
         if key in rules["tls_keys"]:
             if scheme == "tcp":
                 parsed.problems.append(f"{key} over tcp:: (no TLS): {_say(words['tls_on_tcp'], key=key)}")
@@ -559,8 +565,11 @@ def parse_config(text: str, client: str) -> Parsed:
             parsed.warnings.append(f"the value of {key} starts with {inner.group(0)!r}: {again} repeated inside the value")
         if resolved and value != value.strip():
             parsed.warnings.append(f"the value of {key} has leading or trailing spaces, kept as part of it")
-    if rules["addr_required"] and "addr" not in parsed.keys:
+    if (rules["addr_required"] and "addr" not in parsed.keys) or body == "":  # every client refuses "tcp::"
         parsed.problems.append(f"no addr: {words['missing_addr']}")
+    for key, needed in rules["requires"].items():
+        if key in parsed.keys and needed not in parsed.keys:
+            parsed.problems.append(f"{key} without {needed}: {_say(words['requires'], key=key, other=needed)}")
     if scheme in TCP_SCHEMES:
         present = set(parsed.keys)
         if present & set(rules["auth_trigger"]):
