@@ -178,6 +178,13 @@ DEPENDENCIES = Table({
         "label": Key(str),  # how the second verdict names the replacement
     })), "stripper": Key(dict, table=Table({"typescript": Key(str)}))})),  # the TypeScript stripper's exact npm version
     "go": Key(dict, table=Table({"versions": Key(dict, {}, values=str)})),  # module: version to pin
+    "java": Key(dict, table=Table({  # clients/java.py
+        "dependency_plugin": Key(str),  # groupId:artifactId:version of the Maven plugin that resolves
+        "rule": Key(list, each=Table({  # the first rule one of a snippet's io.questdb names matches wins
+            "prefix": Key(str), "except": Key(list, []), "artifact": Key(str), "why": Key(str)}, label="artifact")),
+        "predecessors": Key(dict, {}, values=str),  # artifact: the artifact whose jars held its classes before
+        "java_options": Key(dict, {}, values=list),  # artifact: JVM options its classes need on Java 17
+    })),
     "rust": Key(dict, table=Table({
         "edition": Key(str, choices={"2015", "2018", "2021", "2024"}),  # of the snippet's Cargo package
         "crates": Key(dict, {}, values=str),  # import name: crates.io crate
@@ -225,7 +232,7 @@ CONFIG_RULES_FILE = Path(__file__).with_name("config_rules.toml")
 CONFIG_RULES_KNOWN = ("parser", "schemes", "keys", "tls_keys", "tcp_refused", "unknown_key", "duplicate_key",
                       "key_syntax", "empty_value", "control_chars", "addr_required", "auth", "escape")
 CONFIG_MESSAGES = ("scheme", "unknown_key", "duplicate_key", "key_syntax", "empty_value", "control_char",
-                   "missing_equals", "missing_addr", "auth", "tls_on_tcp", "requires")
+                   "missing_equals", "missing_addr", "auth", "tls_on_tcp")
 
 
 def _known_problem(known: dict) -> str | None:
@@ -258,12 +265,9 @@ _CONFIG_CLIENT = Table({
     "version": Key(str),
     "languages": Key(list),
     "schemes": Key(list),
-    "scheme_case": Key(str, "sensitive", choices={"sensitive", "insensitive"}),
     "keys": Key(list),
     "tls_keys": Key(list, []),
     "tcp_refused": Key(dict, {}, values=str),
-    "tcp_refused_values": Key(dict, {}, values=str),  # "key=value" (or "tcp::key=value"): the client's error
-    "requires": Key(dict, {}, values=str),  # key: the key it needs beside it (messages.requires)
     "unknown_key": Key(str, choices={"ignored", "refused"}),
     "duplicate_key": Key(str, choices={"refused", "last_wins"}),
     "duplicate_allowed": Key(list, []),
@@ -275,8 +279,7 @@ _CONFIG_CLIENT = Table({
     "auth_trigger": Key(list),
     "auth_required": Key(list),
     "ignored_keys": Key(list, []),
-    "messages": Key(dict, table=Table({name: Key(str, "") if name == "requires" else Key(str)
-                                       for name in CONFIG_MESSAGES})),
+    "messages": Key(dict, table=Table({name: Key(str) for name in CONFIG_MESSAGES})),
     "known": Key(dict, values=str),  # rule: how it is known (_known_problem)
 }, rule=_client_rules_problem)
 CONFIG_RULES = Table({"client": Key(dict, values=_CONFIG_CLIENT)})
