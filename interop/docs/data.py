@@ -232,7 +232,7 @@ CONFIG_RULES_FILE = Path(__file__).with_name("config_rules.toml")
 CONFIG_RULES_KNOWN = ("parser", "schemes", "keys", "tls_keys", "tcp_refused", "unknown_key", "duplicate_key",
                       "key_syntax", "empty_value", "control_chars", "addr_required", "auth", "escape")
 CONFIG_MESSAGES = ("scheme", "unknown_key", "duplicate_key", "key_syntax", "empty_value", "control_char",
-                   "missing_equals", "missing_addr", "auth", "tls_on_tcp")
+                   "missing_equals", "missing_addr", "auth", "tls_on_tcp", "requires")
 
 
 def _known_problem(known: dict) -> str | None:
@@ -265,9 +265,12 @@ _CONFIG_CLIENT = Table({
     "version": Key(str),
     "languages": Key(list),
     "schemes": Key(list),
+    "scheme_case": Key(str, "sensitive", choices={"sensitive", "insensitive"}),
     "keys": Key(list),
     "tls_keys": Key(list, []),
     "tcp_refused": Key(dict, {}, values=str),
+    "tcp_refused_values": Key(dict, {}, values=str),  # "key=value" (or "tcp::key=value"): the client's error
+    "requires": Key(dict, {}, values=str),  # key: the key it needs beside it (messages.requires)
     "unknown_key": Key(str, choices={"ignored", "refused"}),
     "duplicate_key": Key(str, choices={"refused", "last_wins"}),
     "duplicate_allowed": Key(list, []),
@@ -279,7 +282,8 @@ _CONFIG_CLIENT = Table({
     "auth_trigger": Key(list),
     "auth_required": Key(list),
     "ignored_keys": Key(list, []),
-    "messages": Key(dict, table=Table({name: Key(str) for name in CONFIG_MESSAGES})),
+    "messages": Key(dict, table=Table({name: Key(str, "") if name == "requires" else Key(str)
+                                       for name in CONFIG_MESSAGES})),
     "known": Key(dict, values=str),  # rule: how it is known (_known_problem)
 }, rule=_client_rules_problem)
 CONFIG_RULES = Table({"client": Key(dict, values=_CONFIG_CLIENT)})
