@@ -30,6 +30,7 @@ DOCS_DEPENDENCIES = DOCS / "dependencies.toml"
 DOCS_CONF_KEYS = DOCS / "known_conf_keys.toml"
 DOCS_CLASSIFICATION = DOCS / "classify.toml"
 DOCS_FIXES = DOCS / "fixes.toml"
+DOCS_OWN_KEYS = DOCS / "own_keys.toml"
 DOCS_SHIMS = DOCS / "shims"
 
 QUESTDB_CONFIG = INTEROP / "questdb" / "questdb.toml"

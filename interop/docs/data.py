@@ -15,6 +15,7 @@ from ..paths import (
     DOCS_DEPENDENCIES,
     DOCS_EXPECTATIONS,
     DOCS_FIXES,
+    DOCS_OWN_KEYS,
     DOCS_SHIMS,
     DOCS_SUBSTITUTIONS,
 )
@@ -163,6 +164,30 @@ FIXES = Table({
 @cache
 def load_fixes(path: Path = DOCS_FIXES) -> dict:
     return load_toml(path, FIXES)
+
+
+# --- own_keys.toml ----------------------------------------------------------------------------------------
+
+def _own_key_problem(api: dict) -> str | None:
+    if ("pattern" in api) == ("kid" in api or "d" in api) or ("pattern" not in api and not ("kid" in api and "d" in api)):
+        return "give pattern, or kid and d"
+    texts = [api["pattern"]] if "pattern" in api else [api["kid"], api["d"]]
+    missing = [p for p in ("{kid}", "{d}") if not any(p in text for text in texts)]
+    return f"no {' nor '.join(missing)} placeholder" if missing else None
+
+
+OWN_KEYS = Table({"api": Key(list, each=Table({
+    "name": Key(str),
+    "languages": Key(list),
+    "pattern": Key(str, ABSENT),  # with {kid} and {d}
+    "kid": Key(str, ABSENT),  # or two patterns searched apart
+    "d": Key(str, ABSENT),
+}, label="name", rule=_own_key_problem))})
+
+
+@cache
+def load_own_keys(path: Path = DOCS_OWN_KEYS) -> dict:
+    return load_toml(path, OWN_KEYS)
 
 
 # --- dependencies.toml ------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import checks, fixes
-from .checks.config_string import check_config_strings, literal_auth_db
+from .checks.config_string import check_config_strings
 from .classify import Kind, classify, completed_code
 from .clients import (
     javascript_older_majors,
@@ -28,6 +28,7 @@ from .clients import (
 )
 from .clients.rust import prepare_rust, rust_older_majors
 from .extract import Page, Snippet
+from .own_keys import own_keys
 from .repeat import Verdict, not_installed, repeat
 from .substitute import substitute
 
@@ -103,7 +104,7 @@ def check_snippet(snippet: Snippet, kind: Kind, page_keys: dict, workdir: Path, 
     if kind.kind == "skip":
         return [Verdict("check", "SKIPPED", kind.reason)]
     if kind.kind == "client":
-        verdicts = _client(snippet, kind, workdir, ctx)
+        verdicts = _client(snippet, kind, page_keys, workdir, ctx)
     elif kind.kind == "config":
         verdicts = []
     else:
@@ -137,7 +138,7 @@ def _from_check(result, label: str = "check") -> Verdict:
 
 # --- client snippets ---------------------------------------------------------------------------------------
 
-def _client(snippet: Snippet, kind: Kind, workdir: Path, ctx: Context) -> list[Verdict]:
+def _client(snippet: Snippet, kind: Kind, page_keys: dict, workdir: Path, ctx: Context) -> list[Verdict]:
     language = snippet.language
     code, substitutions, tls = substitute(completed_code(kind, snippet), language, ctx.values, ctx.port_moved)
     if kind.completed_by:
@@ -145,13 +146,11 @@ def _client(snippet: Snippet, kind: Kind, workdir: Path, ctx: Context) -> list[V
         substitutions.insert(0, f"excerpt completed by the page's earlier {language} blocks {blocks}, in order, "
                                 "its elision lines dropped")
     run_ctx = ctx.over_tls() if tls else ctx
-    own_keys = literal_auth_db(code, language, ctx.key)  # a key pair of the page's own, in its config string
-    with run_ctx.stub.extra_keys(own_keys) as added:
+    served, served_notes = own_keys(code, language, ctx.key, page_keys)  # the snippet's own key pairs
+    with run_ctx.stub.extra_keys(served, replace=True):
         verdicts = _attempts(language, code, substitutions, workdir, run_ctx)
     for verdict in verdicts:
-        if added:
-            verdict.notes.insert(0, f"the snippet's own key pair for {', '.join(added)} (its public key derived from "
-                                    "the token, d) was added to the stub's keys for this run")
+        verdict.notes[:0] = served_notes
         if tls:
             verdict.tls = True
             verdict.notes.insert(0, f"asks for TLS: run against the stub's TLS port {ctx.tls_stub.port}")

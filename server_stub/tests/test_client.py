@@ -404,3 +404,17 @@ def test_extra_keys_are_accepted_only_while_their_block_runs(stub):
     after = authenticate(stub.host, stub.port, key, Handshake(form="der", rows=b"t ok=true\n"), timeout=FAST)
     seen = verdict(stub, after).auth
     assert not seen["accepted"] and seen["reason_code"] == "unknown_key_id"
+
+
+def test_extra_keys_may_replace_a_served_key_for_the_block_only(stub, two_keys):
+    from server_stub.authdb import parse_auth_db
+    from server_stub.keys import auth_line, generate_jwk
+
+    kid, jwk_before = next(iter(two_keys[1].items()))
+    other = generate_jwk(kid)
+    with stub.extra_keys(parse_auth_db(auth_line(other) + "\n", "<snippet>"), replace=True) as changed:
+        assert changed == [kid]
+        inside = authenticate(stub.host, stub.port, Key.from_jwk(other), Handshake(form="der"), timeout=FAST)
+        assert verdict(stub, inside).auth["accepted"]
+    after = authenticate(stub.host, stub.port, Key.from_jwk(jwk_before), Handshake(form="der"), timeout=FAST)
+    assert verdict(stub, after).auth["accepted"]  # the file's key serves again

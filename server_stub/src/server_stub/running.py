@@ -66,16 +66,20 @@ class RunningStub:
         self.stop()
 
     @contextmanager
-    def extra_keys(self, keys: dict):
+    def extra_keys(self, keys: dict, replace: bool = False):
         """Accept ``keys`` ({kid: authdb key}, as load_auth_db gives them) too, until the block ends: as if
-        their lines were added to the auth file for a while. A kid already served keeps its own key."""
-        added = {kid: key for kid, key in keys.items() if kid not in self.keys}
-        self.keys.update(added)  # the server's own dict: the next handshake sees them
+        their lines were in the auth file for a while. A kid already served keeps its own key, unless
+        ``replace``: then the given key serves it for the block, and the file's key comes back after.
+        Yields the kids served differently during the block, sorted."""
+        changed = {kid: key for kid, key in keys.items() if replace or kid not in self.keys}
+        saved = {kid: self.keys[kid] for kid in changed if kid in self.keys}
+        self.keys.update(changed)  # the server's own dict: the next handshake sees them
         try:
-            yield sorted(added)
+            yield sorted(changed)
         finally:
-            for kid in added:
+            for kid in changed:
                 self.keys.pop(kid, None)
+            self.keys.update(saved)
 
     # --- reading the events -------------------------------------------------------------------
 
