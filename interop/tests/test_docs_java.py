@@ -59,6 +59,24 @@ def test_a_body_excerpt_is_wrapped_below_its_imports_line_for_line():
     assert lines[7:] == ["    }", "}"]
 
 
+def test_an_excerpt_of_class_members_with_main_goes_into_the_class_itself():
+    code = _code("""
+        import java.util.List;
+
+        static String greeting() {
+            return "hi";
+        }
+
+        public static void main(String[] args) {
+            System.out.println(List.of(greeting()));
+        }
+    """)
+    name, source = java_source(code)
+    lines = source.splitlines()
+    assert (name, lines[:2], lines[-1]) == (WRAPPER_CLASS, ["import java.util.List;", f"public class {WRAPPER_CLASS} {{"], "}")
+    assert lines[2:-1] == code.splitlines()[1:] and "throws Exception" not in source
+
+
 def test_a_local_record_among_statements_is_still_an_excerpt():
     code = 'record Row(String name) {}\nSystem.out.println(new Row("a"));\n'
     assert java_source(code)[0] == WRAPPER_CLASS

@@ -59,15 +59,16 @@ _JAVAC_ERROR = re.compile(r"^\S+\.java:\d+: error: .*$", re.MULTILINE)
 def java_source(code: str) -> tuple[str, str]:
     """(the class to run, a compilable source) for a snippet. A compilation unit (only package, imports and
     type declarations at the top level) is kept as is, and the class is the top-level type that declares
-    `main`, qualified by the package if there is one. Anything else is a body excerpt: its package and
-    import lines go above `public class Snippet`, the rest into its
-    `public static void main(String[] args) throws Exception`, line for line. ValueError when a
+    `main`, qualified by the package if there is one. Anything else is an excerpt: its package and import
+    lines go above `public class Snippet`, and the rest, line for line, into that class when it declares
+    `main` itself (class members: fields, methods and main), else into its
+    `public static void main(String[] args) throws Exception` (statements). ValueError when a
     compilation unit has no main method (not a program)."""
     return _shape(code)[:2]
 
 
-def _shape(code: str) -> tuple[str, str, str]:
-    """(class to run, source, file name without .java)."""
+def _shape(code: str) -> tuple[str, str, str, str]:
+    """(class to run, source, file name without .java, how an excerpt was wrapped ("" for a unit))."""
     blank = _blanked(code)
     package = _PACKAGE.search(blank)
     prefix = package.group(1) + "." if package else ""
@@ -78,14 +79,24 @@ def _shape(code: str) -> tuple[str, str, str]:
             raise ValueError("a compilation unit without a main method: "
                              f"{', '.join(name for name, _body, _public in types)} (not a program)")
         public = [name for name, _body, is_public in types if is_public]
-        return prefix + mains[0], code, (public or mains)[0]
+        return prefix + mains[0], code, (public or mains)[0], ""
     header, body = [], []
     for original, blanked in zip(code.splitlines(), blank.splitlines(), strict=False):
         (header if _HEADER_LINE.fullmatch(blanked) else body).append(original)
-    source = "\n".join([*header, f"public class {WRAPPER_CLASS} {{",
-                        "    public static void main(String[] args) throws Exception {",
-                        *body, "    }", "}", ""])
-    return prefix + WRAPPER_CLASS, source, WRAPPER_CLASS
+    members = any(_depth(blank, main.start()) == 0 for main in _MAIN.finditer(blank))
+    opening = [f"public class {WRAPPER_CLASS} {{"]
+    closing = ["}", ""]
+    wrapped = f"an excerpt of class members: wrapped in class {WRAPPER_CLASS}"
+    if not members:
+        opening.append("    public static void main(String[] args) throws Exception {")
+        closing.insert(0, "    }")
+        wrapped = f"a body excerpt: run as the main method of class {WRAPPER_CLASS}"
+    return prefix + WRAPPER_CLASS, "\n".join([*header, *opening, *body, *closing]), WRAPPER_CLASS, wrapped
+
+
+def _depth(blank: str, index: int) -> int:
+    """The brace depth at `index` of blanked code."""
+    return blank.count("{", 0, index) - blank.count("}", 0, index)
 
 
 def _blanked(code: str) -> str:
@@ -229,14 +240,14 @@ def prepare_java(code: str, workdir: Path, pins: dict | None = None, repository:
     workdir.mkdir(parents=True, exist_ok=True)
     prepared = Prepared(None, workdir)
     try:
-        main_class, source, file_stem = _shape(code)
+        main_class, source, file_stem, wrapped = _shape(code)
     except ValueError as problem:
         prepared.verdict, prepared.detail = "FAILS TO BUILD", str(problem)
         prepared.evidence = prepared.detail
         return prepared
     (workdir / f"{file_stem}.java").write_text(source, encoding="utf-8")
-    if source is not code:
-        prepared.notes.append(f"a body excerpt: run as the main method of class {WRAPPER_CLASS}")
+    if wrapped:
+        prepared.notes.append(wrapped)
     artifact = java_artifact(code)
     pins = pins or {}
     if artifact is not None and artifact not in pins and java_predecessor(artifact) in pins:
