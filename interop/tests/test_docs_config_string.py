@@ -68,6 +68,27 @@ def test_python_adjacent_literals_and_typescript_annotations():
     assert found.text == "tcp::addr=db:9009;" and not found.unresolved
 
 
+def test_an_unresolved_part_is_opaque_even_with_semicolons_inside():
+    code = 'conf = f"tcps::addr=db:9009;tls_roots={ca.replace(\';\', \';;\')};"\n'
+    [found] = find_config_strings(code, "python")
+    parsed = parse_config(found.raw, "python")
+    assert parsed.accepted and [key for key, _ in parsed.pairs] == ["addr", "tls_roots"]
+
+
+def test_a_conditional_branch_is_a_prefix_completed_elsewhere(test_key):
+    code = ('const transport = ca === null ? "tcp::" : `tcps::tls_ca=${ca};`;\n'
+            'const config = `${transport}addr=${host}:9009;`;\n')
+    [found] = find_config_strings(code, "javascript")
+    assert found.text.startswith("tcps::tls_ca={?ca};{?the rest") and "conditional" in found.how
+    assert check_config_strings(code, "javascript", test_key).verdict == "PASS"  # addr may be in the rest
+
+
+def test_a_scheme_alone_or_in_prose_is_no_config_string():
+    code = 'if conf.startswith("tcp::"):\n    """Over tcp:: (no TLS) the key travels in clear; see tcp::addr=h:1; too."""\n'
+    [found] = find_config_strings(code, "python")
+    assert found.text == "tcp::addr=h:1;"  # cut at the space that ends it inside the sentence
+
+
 def test_javascript_template_literal_and_concatenation():
     code = ('const CLIENT_ID = "alice";\nconst host = "db.example";\n'
             'const a = await Sender.fromConfig(`tcp::addr=localhost:9009;username=${CLIENT_ID};token=${TOKEN};`);\n'

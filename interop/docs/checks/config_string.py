@@ -422,12 +422,51 @@ def _normalise(language: str | None) -> str:
 def _plain_text(code: str) -> list[Found]:
     found = []
     for number, line in enumerate(code.splitlines(), 1):
-        for match in re.finditer(_SCHEME.pattern + r"[^\s\"'`]*", line):
+        for match in re.finditer(_SCHEME.pattern + r"[A-Za-z_$][^\s\"'`]*", line):
             text = match.group(0)
             holes = re.findall(r"\$\{(\w+)\}|\$(\w+)", text)
             raw = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: HOLE + "$" + (m.group(1) or m.group(2)) + HOLE, text)
             found.append(Found(raw, number, "plain text", ["$" + (a or b) for a, b in holes]))
     return found
+
+
+def _config_start(raw: str) -> re.Match | None:
+    """The first scheme of `raw` that starts a config string: a key (or an unresolved part) right after its
+    '::'. A scheme alone ("tcp::", a prefix test) or in prose ("tcp:: (no TLS)") is not one."""
+    for match in _SCHEME.finditer(raw):
+        if re.match(r"[A-Za-z_]|" + HOLE, raw[match.end():]):
+            return match
+    return None
+
+
+def _config_extent(raw: str, start: int) -> str:
+    """Where the config string ends: at the line's end when the value starts with it; inside a longer
+    text (a docstring, a sentence), at the first space or quote."""
+    stops = "\n" if start == 0 else " \t\r\n\"'`"
+    i, in_hole = start, False
+    while i < len(raw):
+        if raw[i] == HOLE:
+            in_hole = not in_hole
+        elif not in_hole and raw[i] in stops:
+            break
+        i += 1
+    return raw[start:i]
+
+
+def _ternary_branch(toks: list[_Token], start: int, end: int) -> bool:
+    """True when tokens start..end are a branch of `c ? a : b` or Python's `a if c else b`: a prefix that
+    the snippet completes elsewhere (`${transport}addr=...`)."""
+    before = toks[start - 1].text if start else ""
+    after = toks[end].text if end < len(toks) else ""
+    if before in ("?", "else") or after == "if":
+        return True
+    if before == ":":  # `c ? a : <here>`, not an object's or a dict's `key: <here>`
+        for tok in reversed(toks[max(0, start - 40):start - 1]):
+            if tok.text == "?":
+                return True
+            if tok.text in (";", "{", "}", "=", "(", ",", ":"):
+                return False
+    return after == ":" and before not in ("case", "{", ",")
 
 
 def find_config_strings(code: str, language: str) -> list[Found]:
@@ -445,11 +484,16 @@ def find_config_strings(code: str, language: str) -> list[Found]:
             value, end = reader.expression(i, set())
             if value is not None and value.literal and end > i:
                 raw = value.raw()
-                match = _SCHEME.search(raw)
+                match = _config_start(raw)
                 if match:
                     first = next(t for t in toks[i:end] if t.kind == "str" and _SCHEME.search(t.text))
                     how = ", ".join(dict.fromkeys(value.how))
-                    found.append(Found(raw[match.start():], _line_of(code, first.pos), how, value.holes()))
+                    text = _config_extent(raw, match.start())
+                    if _ternary_branch(toks, i, end):
+                        text += HOLE + "the rest, joined elsewhere (one branch of a conditional)" + HOLE
+                        how += ", a conditional's branch"
+                    holes = re.findall(HOLE + "(.*?)" + HOLE, text)
+                    found.append(Found(text, _line_of(code, first.pos), how, holes))
                     i = end
                     continue
         i += 1
@@ -465,11 +509,15 @@ def _say(template: str, **values) -> str:
 def _segments(body: str, offset: int) -> list[tuple[str | None, str, int, str]]:
     """(key or None when there is no '=', value, position of the key, the segment's text) for each
     ';'-separated segment; ';;' in a value is one ';'."""
+    def hole_end(at: int) -> int:  # an unresolved part is opaque: its ';' and '=' are not the string's
+        end = body.find(HOLE, at + 1)
+        return len(body) if end < 0 else end + 1
+
     out, i = [], 0
     while i < len(body):
         start = i
         while i < len(body) and body[i] not in "=;":
-            i += 1
+            i = hole_end(i) if body[i] == HOLE else i + 1
         key = body[start:i]
         if i == len(body) or body[i] == ";":
             out.append((None, "", offset + start, key))
@@ -478,7 +526,10 @@ def _segments(body: str, offset: int) -> list[tuple[str | None, str, int, str]]:
         i += 1
         value = []
         while i < len(body):
-            if body.startswith(";;", i):
+            if body[i] == HOLE:
+                value.append(body[i:hole_end(i)])
+                i = hole_end(i)
+            elif body.startswith(";;", i):
                 value.append(";")
                 i += 2
             elif body[i] == ";":
@@ -565,6 +616,9 @@ def parse_config(text: str, client: str) -> Parsed:
             parsed.warnings.append(f"the value of {key} starts with {inner.group(0)!r}: {again} repeated inside the value")
         if resolved and value != value.strip():
             parsed.warnings.append(f"the value of {key} has leading or trailing spaces, kept as part of it")
+    if parsed.unchecked:  # an unresolved part in a key's place may hold any key: no key is missing for sure
+        parsed.unchecked.append("which keys are missing (an unresolved part may hold them)")
+        return parsed
     if (rules["addr_required"] and "addr" not in parsed.keys) or body == "":  # every client refuses "tcp::"
         parsed.problems.append(f"no addr: {words['missing_addr']}")
     for key, needed in rules["requires"].items():
