@@ -296,6 +296,10 @@ _CONFIG_CLIENT = Table({
     "tcp_refused": Key(dict, {}, values=str),
     "tcp_refused_values": Key(dict, {}, values=str),  # "key=value" (or "tcp::key=value"): the client's error
     "requires": Key(dict, {}, values=str),  # key: the key it needs beside it (messages.requires)
+    "value_choices": Key(dict, {}, values=Table({"values": Key(list), "message": Key(str)})),  # key: its values
+    "integer_keys": Key(dict, {}, values=Table({"message": Key(str), "words": Key(list, [])})),  # and words
+    "integer_spaces": Key(str, "refused", choices={"allowed", "refused"}),
+    "tcp_allowed_values": Key(list, []),  # "key=value" accepted over TCP although the key is in tcp_refused
     "unknown_key": Key(str, choices={"ignored", "refused"}),
     "duplicate_key": Key(str, choices={"refused", "last_wins"}),
     "duplicate_allowed": Key(list, []),

@@ -72,6 +72,21 @@ CORPUS = [
     f"tcp::addr={CLOSED};token_x=token_x={X};",  # the key repeated inside its own value
     f"tcp::addr={CLOSED};username=k1;token={D};token_x=token_x={X};token_y={Y};",
     f"tcp::addr={CLOSED};colour=bl\x01ue;",  # a control character
+    # values: the choices and the integers each client takes
+    f"tcp::addr={CLOSED};protocol_version=4;",
+    f"tcp::addr={CLOSED};protocol_version=abc;",
+    f"tcp::addr={CLOSED};protocol_version=auto;",
+    f"tcps::addr={CLOSED};tls_verify=yes;",
+    f"tcp::addr={CLOSED};auto_flush=maybe;",
+    f"tcp::addr={CLOSED};auto_flush=on;",
+    f"tcp::addr={CLOSED};init_buf_size=big;",
+    f"tcp::addr={CLOSED};max_name_len=abc;",
+    f"tcp::addr={CLOSED};auto_flush_rows=abc;",
+    f"tcp::addr={CLOSED};auto_flush_rows=off;",
+    f"tcp::addr={CLOSED};auto_flush_interval=off;",
+    f"tcp::addr={CLOSED};max_buf_size=1k;",
+    f"tcp::addr={CLOSED};auth_timeout=soon;",
+    f"tcp::addr={CLOSED};init_buf_size= 1024;",
 ]
 
 PYTHON_PROBE = r"""

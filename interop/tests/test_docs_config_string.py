@@ -197,6 +197,16 @@ def test_refused_values_and_keys_that_need_another():
     assert parse_config("tcps::addr=x:1;tls_roots=/ca.p12;tls_roots_password=pw;", "java").accepted
 
 
+def test_value_choices_and_integers():
+    assert "Invalid protocol version: '4'" in parse_config("tcp::addr=x:1;protocol_version=4;", "node").problems[0]
+    assert parse_config("tcp::addr=x:1;protocol_version=auto;", "python").accepted
+    assert not parse_config("tcp::addr=x:1;init_buf_size=64k;", "java").accepted
+    assert parse_config("tcp::addr=x:1;init_buf_size= 1024;", "python").accepted  # int() trims spaces
+    assert not parse_config("tcp::addr=x:1;init_buf_size= 1024;", "go").accepted  # strconv.Atoi does not
+    assert parse_config("tcp::addr=x:1;auto_flush_rows=off;", "go").accepted  # off is 0, allowed over TCP
+    assert not parse_config("tcp::addr=x:1;auto_flush_rows=100;", "go").accepted
+
+
 def test_scheme_and_addr():
     assert parse_config("TCP::addr=x:1;", "rust").accepted  # Protocol::from_schema ignores the case
     assert not parse_config("TCP::addr=x:1;", "node").accepted

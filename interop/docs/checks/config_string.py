@@ -594,6 +594,15 @@ def parse_config(text: str, client: str) -> Parsed:
             parsed.problems.append(f"{key} is empty: {_say(words['empty_value'], key=key)}")
         if resolved and rules["control_chars"] == "refused" and re.search(r"[\x00-\x1f\x7f-\x9f]", value):
             parsed.problems.append(f"{key} holds a control character: {_say(words['control_char'], key=key, value=value, position=position)}")
+        if resolved and value != "" and key in rules["value_choices"] and value not in rules["value_choices"][key]["values"]:
+            choice = rules["value_choices"][key]
+            parsed.problems.append(f"{key}={value} is not one of {', '.join(choice['values'])}: "
+                                   + _say(choice["message"], key=key, value=value))
+        if resolved and value != "" and key in rules["integer_keys"]:
+            integer = rules["integer_keys"][key]
+            number = value.strip() if rules["integer_spaces"] == "allowed" else value
+            if not re.fullmatch(r"[+-]?\d+", number) and value not in integer["words"]:
+                parsed.problems.append(f"{key}={value} is not an integer: " + _say(integer["message"], key=key, value=value))
         refused_value = rules["tcp_refused_values"].get(f"{key}={value}",
                                                         rules["tcp_refused_values"].get(f"{scheme}::{key}={value}"))
         if refused_value and scheme in TCP_SCHEMES:
@@ -601,9 +610,9 @@ def parse_config(text: str, client: str) -> Parsed:
         if key in rules["tls_keys"]:
             if scheme == "tcp":
                 parsed.problems.append(f"{key} over tcp:: (no TLS): {_say(words['tls_on_tcp'], key=key)}")
-        elif key in rules["tcp_refused"] and scheme in TCP_SCHEMES:
+        elif key in rules["tcp_refused"] and scheme in TCP_SCHEMES and f"{key}={value}" not in rules["tcp_allowed_values"]:
             parsed.problems.append(f"{key} is not for ILP/TCP: {rules['tcp_refused'][key]}")
-        elif key not in rules["keys"]:
+        elif key not in rules["keys"] and key not in rules["tcp_refused"]:
             if rules["unknown_key"] == "refused":
                 parsed.problems.append(f"unknown key {key!r}: {_say(words['unknown_key'], key=key)}")
             else:
