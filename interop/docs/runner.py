@@ -19,6 +19,7 @@ from . import checks, fixes
 from .checks.config_string import check_config_strings
 from .classify import Kind, classify, completed_code
 from .clients import (
+    javascript_dependencies,
     javascript_older_majors,
     javascript_replacement,
     prepare_go,
@@ -26,6 +27,7 @@ from .clients import (
     prepare_python,
     python_older_majors,
 )
+from .clients.java import java_fallbacks, prepare_java
 from .clients.rust import prepare_rust, rust_older_majors
 from .extract import Page, Snippet
 from .own_keys import own_keys
@@ -162,28 +164,26 @@ def _attempts(language: str, code: str, substitutions: list[str], workdir: Path,
     prepare = _PREPARE[language]
     prepared = prepare(code, workdir / "newest", ctx, None, {})
     newest = _judge("newest", prepared, substitutions, ctx)
-    verdicts = [newest]
-    if newest.verdict == "FAILS TO INSTALL" and language in ("javascript", "typescript"):
-        label = javascript_replacement(prepared.detail)
-        if label:
-            replaced = prepare(code, workdir / "replacement", ctx, None, {"replace_failing": True})
-            second = _judge("replacement", replaced, substitutions, ctx)
-            second.notes.insert(0, f"second verdict, {label}")
+    if newest.verdict not in (*RETRIED, "FAILS TO INSTALL"):
+        return [newest]
+    if prepared.skipped_scripts and newest.verdict in RETRIED:
+        with_scripts = prepare(code, workdir / "scripts", ctx, None, {"scripts": True})
+        second = _judge("scripts", with_scripts, substitutions, ctx)
+        second.notes.insert(0, f"second verdict, with the install scripts of {', '.join(prepared.skipped_scripts)} "
+                               "run (the first attempt installs with scripts off)")
+        if second.verdict not in (*RETRIED, "FAILS TO INSTALL"):
             return [newest, second]
+    replacement = _replacement(language, code, prepare, substitutions, workdir, ctx)
+    if replacement:
+        return [newest, replacement]
     if newest.verdict not in RETRIED:
-        return verdicts
+        return [newest]
     older = _older_major(language, code, prepared, substitutions, workdir, ctx)
     if older:
         written_for, works = older
         newest.detail = f"{written_for}; fails on the newest: {newest.detail}"
         return [newest, works]
-    if prepared.skipped_scripts:
-        with_scripts = prepare(code, workdir / "scripts", ctx, None, {"scripts": True})
-        second = _judge("scripts", with_scripts, substitutions, ctx)
-        second.notes.insert(0, f"second verdict, with the install scripts of {', '.join(prepared.skipped_scripts)} "
-                               "run (the first attempt installs with scripts off)")
-        if second.verdict not in RETRIED:
-            return [newest, second]
+    newest.notes += [note for note in prepared.notes if note not in newest.notes]  # what _older_major found
     fix = fixes.minimal_fix(language, code, newest.evidence)
     if fix:
         fixed_code, what = fix
@@ -191,8 +191,23 @@ def _attempts(language: str, code: str, substitutions: list[str], workdir: Path,
         second = _judge("fixed", again, substitutions, ctx)
         second.notes.insert(0, f"second verdict, with the smallest fix: {what} (nothing to do with "
                                "authentication; it shows whether the authentication part works)")
-        verdicts.append(second)
-    return verdicts
+        return [newest, second]
+    return [newest]
+
+
+def _replacement(language: str, code: str, prepare, substitutions: list[str], workdir: Path,
+                 ctx: Context) -> Verdict | None:
+    """A JavaScript snippet that needs a package with a declared replacement (dependencies.toml), run with
+    the replacement: its package may fail to install, or install (scripts off) and fail to load."""
+    if language not in ("javascript", "typescript"):
+        return None
+    label = javascript_replacement(" ".join(javascript_dependencies(code)))
+    if not label:
+        return None
+    replaced = prepare(code, workdir / "replacement", ctx, None, {"replace_failing": True})
+    second = _judge("replacement", replaced, substitutions, ctx)
+    second.notes.insert(0, f"second verdict, {label}")
+    return second
 
 
 def _judge(label: str, prepared, substitutions: list[str], ctx: Context) -> Verdict:
@@ -203,22 +218,25 @@ def _judge(label: str, prepared, substitutions: list[str], ctx: Context) -> Verd
 
 def _older_major(language: str, code: str, prepared, substitutions: list[str], workdir: Path,
                  ctx: Context) -> tuple[str, Verdict] | None:
-    """("written for CLIENT N.x", its verdict) for the newest older major of the snippet's client that runs
-    it; None when none does (a note on the newest verdict says so) or the language has no older majors."""
-    older_majors = _OLDER.get(language)
+    """("written for CLIENT N.x", its verdict) for the first fallback of the snippet's client (the newest
+    release of each older major; for Java then the server jar) that runs it; None when none does (a note
+    on the newest attempt says which were tried) or the language has none."""
+    fallbacks = _FALLBACKS.get(language)
     client = next((dist for dist in prepared.versions if dist in CLIENT_PACKAGES), None)
-    if older_majors is None or client is None or not prepared.command:
+    if fallbacks is None or client is None:
         return None
-    version = prepared.versions[client]
-    for older in older_majors(client, version, prepared):
-        candidate = _PREPARE[language](code, workdir / f"{client.replace('/', '_')}-{older}", ctx, {client: older}, {})
-        if not candidate.command:
-            continue
-        if repeat("older major", candidate, ctx.stub, 0, substitutions).verdict in RETRIED:
+    tried = []
+    for package, older in fallbacks(client, prepared.versions[client], prepared):
+        folder = workdir / f"{package.replace('/', '_').replace(':', '_')}-{older}"
+        candidate = _PREPARE[language](code, folder, ctx, {package: older}, {})
+        tried.append(f"{package} {older}")
+        if not candidate.command or repeat("older major", candidate, ctx.stub, 0, substitutions).verdict in RETRIED:
             continue
         works = repeat("older major", candidate, ctx.stub, ctx.budget, substitutions)
-        works.notes.insert(0, f"second verdict, with {client}=={older}: the newest major it works with")
-        return f"written for {client} {older.split('.')[0]}.x", works
+        works.notes.insert(0, f"second verdict, with {package}=={older}: the newest major it works with")
+        return f"written for {package} {older.split('.')[0]}.x", works
+    prepared.notes.append(f"no older major of {client} works either (tried {', '.join(tried)})" if tried else
+                          f"no older major of {client} is served by the registry here: none could be tried")
     return None
 
 
@@ -244,14 +262,25 @@ _PREPARE = {
     "javascript": _javascript(typescript=False),
     "typescript": _javascript(typescript=True),
     "go": _go,
-    "rust": lambda code, workdir, ctx, pins, options: prepare_rust(code, workdir, pins=pins),
+    "rust": lambda code, workdir, ctx, pins, options: prepare_rust(code, workdir, pins=pins,
+                                                                   target_dir=ctx.work.parent / "cargo-target"),
+    "java": lambda code, workdir, ctx, pins, options: prepare_java(code, workdir, pins=pins),
 }
-# language -> older_majors(client package, its newest version, the newest attempt's Prepared) -> versions
-_OLDER = {
-    "python": lambda dist, version, prepared: python_older_majors(dist, version, prepared.command[0]),
-    "javascript": lambda package, version, prepared: javascript_older_majors(package, version),
-    "typescript": lambda package, version, prepared: javascript_older_majors(package, version),
-    "rust": lambda crate, version, prepared: rust_older_majors(crate, version),
+
+
+def _python_fallbacks(dist: str, version: str, prepared) -> list[tuple[str, str]]:
+    if not prepared.command:  # not even a venv: no pip to ask
+        return []
+    return [(dist, older) for older in python_older_majors(dist, version, prepared.command[0])]
+
+
+# language -> fallbacks(client package, its newest version, the newest attempt's Prepared) -> [(package, version)]
+_FALLBACKS = {
+    "python": _python_fallbacks,
+    "javascript": lambda package, version, prepared: [(package, v) for v in javascript_older_majors(package, version)],
+    "typescript": lambda package, version, prepared: [(package, v) for v in javascript_older_majors(package, version)],
+    "rust": lambda crate, version, prepared: [(crate, v) for v in rust_older_majors(crate, version)],
+    "java": lambda artifact, version, prepared: java_fallbacks(artifact, version),
 }
 CLIENT_PACKAGES = ("questdb", "@questdb/nodejs-client", "questdb-rs", "org.questdb:questdb-client", "org.questdb:questdb")
 

@@ -213,7 +213,7 @@ def major(version: str) -> str:
     return version
 
 
-def prepare_rust(code: str, workdir: Path, pins: dict | None = None) -> Prepared:
+def prepare_rust(code: str, workdir: Path, pins: dict | None = None, target_dir: Path = CARGO_TARGET_DIR) -> Prepared:
     """A Cargo project in workdir (src/main.rs = rust_source(code)) with the crates the snippet names, built.
 
     `cargo add` resolves each crate's newest version (or the version in pins, {"questdb-rs": "4.0.5"}),
@@ -231,7 +231,7 @@ def prepare_rust(code: str, workdir: Path, pins: dict | None = None) -> Prepared
     name = "snippet-" + hashlib.sha256(str(workdir.resolve()).encode()).hexdigest()[:10]
     (workdir / "Cargo.lock").unlink(missing_ok=True)  # resolve afresh: newest means today's newest
     _write_manifest(workdir, name, settings["edition"], {})
-    env = {"CARGO_TARGET_DIR": str(CARGO_TARGET_DIR), "CARGO_TERM_COLOR": "never", "CARGO_INCREMENTAL": "0"}
+    env = {"CARGO_TARGET_DIR": str(target_dir), "CARGO_TERM_COLOR": "never", "CARGO_INCREMENTAL": "0"}
     crates = rust_crates(code)
     if crates:
         specs = [f"{crate}@={pins[crate]}" if pins and crate in pins else crate for crate in crates]
@@ -264,7 +264,7 @@ def prepare_rust(code: str, workdir: Path, pins: dict | None = None) -> Prepared
             failure.detail = f"cargo build: {first[0]}"
             failure.evidence += "\nthe first error:\n" + "\n".join(first)
         return failure
-    shutil.copy2(CARGO_TARGET_DIR / "debug" / name, workdir / BINARY)
+    shutil.copy2(Path(target_dir) / "debug" / name, workdir / BINARY)
     return prepared
 
 
