@@ -11,12 +11,13 @@ their install scripts on, and the smallest fix of a fault that has nothing to do
 from __future__ import annotations
 
 import json
+import re
 import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import checks, fixes
-from .checks.config_string import check_config_strings
+from .checks.config_string import check_config_strings, find_config_strings
 from .classify import Kind, classify, completed_code
 from .clients import (
     javascript_dependencies,
@@ -114,6 +115,10 @@ def check_snippet(snippet: Snippet, kind: Kind, page_keys: dict, workdir: Path, 
     config = check_config_strings(snippet.code, snippet.language, ctx.key)
     if config is not None:
         verdicts.append(_from_check(config, "config"))
+    elif kind.kind == "config":  # its strings are all of other transports (or the scheme is only mentioned)
+        schemes = sorted({f.scheme for f in find_config_strings(snippet.code, snippet.language)})
+        verdicts.append(Verdict("check", "SKIPPED", f"not ILP/TCP: the config string is {', '.join(s + '::' for s in schemes)}"
+                                if schemes else "out of scope: no ILP/TCP config string in it"))
     return verdicts
 
 
@@ -126,7 +131,7 @@ def _check_block(snippet: Snippet, kind: Kind, page_keys: dict, workdir: Path):
         workdir.mkdir(parents=True, exist_ok=True)
         return checks.run_key_recipe(snippet.code, workdir)
     if kind.kind == "server-conf":
-        return checks.check_server_conf(snippet.code)
+        return checks.check_server_conf(snippet.code, about_auth=bool(re.search(r"(?i)auth", snippet.heading)))
     if kind.kind == "jwk":
         return checks.check_jwk(snippet.code, page_keys)
     raise ValueError(f"no check for a block of kind {kind.kind!r}")

@@ -141,3 +141,15 @@ def test_rustdoc_hidden_lines_are_code():
             'let mut sender = Sender::from_conf("tcp::addr=localhost:9009;username=u;token=t;token_x=x;token_y=y;")?;\n'
             '# Ok(())\n# }\n')
     assert _kind("rust", code).kind == "client"
+
+
+def test_a_config_block_of_another_transport_gets_a_skipped_row_saying_so():
+    from types import SimpleNamespace
+
+    from interop.docs.runner import check_snippet
+
+    snippet = extract_text("```text\nhttp::addr=localhost:9000;\n```\n").snippets[0]
+    kind = classify(snippet)
+    assert kind.kind == "config"
+    verdicts = check_snippet(snippet, kind, {}, None, SimpleNamespace(key={"kid": "k", "d": "d"}))
+    assert [(v.verdict, v.detail) for v in verdicts] == [("SKIPPED", "not ILP/TCP: the config string is http::")]

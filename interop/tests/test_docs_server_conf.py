@@ -18,7 +18,14 @@ from interop.docs.data import conf_keys
 from interop.paths import AUTH_DB
 
 HAVE_JDK = bool(shutil.which("java") and shutil.which("javac"))
-needs_jdk = pytest.mark.skipif(not HAVE_JDK, reason="the server.conf check reads QuestDB's rules with a JDK")
+needs_jdk = pytest.mark.usefixtures("jdk")
+
+
+@pytest.fixture
+def jdk():
+    """Every machine of this project has a JDK: its absence is a failure that says so, not a skip."""
+    if not HAVE_JDK:
+        pytest.fail("no java/javac on PATH: the server.conf check reads QuestDB's rules with a JDK (install Java 17)")
 AUTH = "line.tcp.auth.db.path=/etc/questdb/auth.txt\n"
 
 
@@ -172,3 +179,13 @@ def test_the_real_server_does_what_the_check_says(tmp_path):
         QuestDBProcess(AUTH_DB, tmp_path / "absolute", extra_conf=absolute).start()
     assert "failed to read auth db file /" in str(joined.value) and f"{AUTH_DB} at line" in str(joined.value)
     assert f"auth db file {AUTH_DB} " not in str(joined.value)  # the root comes first
+
+
+@needs_jdk
+def test_a_block_not_about_authentication_needs_no_auth_file_but_an_auth_block_does():
+    http_only = "line.http.enabled=true\n"
+    assert check_server_conf(http_only, about_auth=False).verdict == "PASS"
+    assert any("not about authentication" in note for note in check_server_conf(http_only, about_auth=False).notes)
+    assert check_server_conf(http_only, about_auth=True).verdict == "FAILS TO RUN"
+    # a misspelt auth key makes the block about authentication, whatever its heading
+    assert check_server_conf("line.tcp.auth.db.pth=conf/auth.txt\n", about_auth=False).verdict == "FAILS TO RUN"

@@ -105,8 +105,12 @@ def _refusal(built: server_keys.Built, seen: dict[str, int], values: dict[str, s
     return f"QuestDB {version} refuses to start: {message}"
 
 
-def check_server_conf(code: str) -> CheckResult:
-    """QuestDB (the pinned jar) starts with the block, and line.tcp.auth.db.path is set; SKIPPED without the jar."""
+def check_server_conf(code: str, about_auth: bool = True) -> CheckResult:
+    """QuestDB (the pinned jar) starts with the block, and line.tcp.auth.db.path is set; SKIPPED without the jar.
+
+    The auth file must be set when the block is about authentication: ``about_auth`` (its heading says so),
+    or a line.tcp.auth key, or a key QuestDB ignores that reads like line.tcp.auth.db.path. Another block (one
+    turning ILP over HTTP on, say) gets a note instead."""
     entries = _properties(code)
     if not entries:
         return CheckResult("FAILS TO RUN", "no key=value line")
@@ -138,9 +142,13 @@ def check_server_conf(code: str) -> CheckResult:
     elif built.outcome == "error":
         notes.append(f"building QuestDB {server.version}'s configuration from this block stopped on something "
                      f"else than a value: {built.message}; the keys it reads after that were not checked")
-    if AUTH_DB_KEY not in seen:
-        close = [f"line {n} sets {key}, which QuestDB ignores" for key, n in ignored.items()
-                 if difflib.SequenceMatcher(None, key, AUTH_DB_KEY).ratio() >= 0.8]
+    close = [f"line {n} sets {key}, which QuestDB ignores" for key, n in ignored.items()
+             if difflib.SequenceMatcher(None, key, AUTH_DB_KEY).ratio() >= 0.8]
+    about_auth = about_auth or bool(close) or any(key.startswith("line.tcp.auth") for key in seen)
+    if AUTH_DB_KEY not in seen and not about_auth:
+        notes.append(f"{AUTH_DB_KEY} is not set: fine for this block, which is not about authentication, but a "
+                     "server with only these lines accepts ILP/TCP connections without any")
+    elif AUTH_DB_KEY not in seen:
         failures.append(f"{AUTH_DB_KEY} is not set: without it QuestDB accepts ILP/TCP connections without any "
                         "authentication" + (f" ({'; '.join(close)}: a misspelling of it?)" if close else ""))
     elif not values[AUTH_DB_KEY]:
@@ -151,5 +159,6 @@ def check_server_conf(code: str) -> CheckResult:
         summary = failures[0] if len(failures) == 1 else f"{len(failures)} problems: {failures[0]}; ..."
         return CheckResult("FAILS TO RUN", "\n".join([summary, *failures[1:], *lines]), notes, substitutions)
     skipped = f"; it ignores {len(ignored)} key(s), see the notes" if ignored else ""
-    summary = f"{AUTH_DB_KEY} is set and QuestDB {server.version} starts with this server.conf{skipped}"
+    summary = (f"{AUTH_DB_KEY} is set and " if AUTH_DB_KEY in seen else "") + \
+        f"QuestDB {server.version} starts with this server.conf{skipped}"
     return CheckResult("PASS", "\n".join([summary, *lines]), notes, substitutions)
