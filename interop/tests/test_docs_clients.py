@@ -227,3 +227,12 @@ def test_an_expected_failure_needs_a_why_and_a_snippet_is_named_once(tmp_path):
     file.write_text('[[page]]\nname = "p.md"\n' + entry + 'why = "w"\n' + entry + 'why = "w"\n')
     with pytest.raises(DataFileError, match="snippet 2 \\(A\\): the same heading, language, digest"):
         load_expectations(file)
+
+
+def test_a_go_major_version_suffix_is_another_module():
+    from interop.docs.clients.go import _in_module
+
+    module = "github.com/questdb/go-questdb-client"
+    assert _in_module(module + "/pkg", module)
+    assert not _in_module(module + "/v4", module)  # the v1 pin must not serve a /v4 import
+    assert _in_module(module + "/v4/internal", module + "/v4")

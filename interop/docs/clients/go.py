@@ -42,11 +42,19 @@ def prepare_go(code: str, workdir: Path) -> Prepared:
 def _pin_refused_modules(code: str, workdir: Path, tidy: Finished) -> list[str]:
     pinned = []
     for module, version in dependencies()["go"]["versions"].items():
-        imported = any(path == module or path.startswith(module + "/") for path in _GO_IMPORT.findall(code))
-        refused = imported and module in tidy.stderr
+        imported = any(_in_module(path, module) for path in _GO_IMPORT.findall(code))
+        refused = imported and re.search(re.escape(module) + r"(?!/v\d)(?=[@:\s\"]|$)", tidy.stderr, re.MULTILINE)
         if refused and run(["go", "mod", "edit", f"-require={module}@{version}"], workdir, 60).ok:
             pinned.append(f"{module}@{version}")
     return pinned
+
+
+def _in_module(path: str, module: str) -> bool:
+    """Whether an import path belongs to the module: itself or below it, except a major-version suffix
+    (github.com/questdb/go-questdb-client/v4 is another module than github.com/questdb/go-questdb-client)."""
+    if path == module:
+        return True
+    return path.startswith(module + "/") and not re.match(r"v\d+(?:/|$)", path[len(module) + 1:])
 
 
 def _go_direct_requirements(workdir: Path) -> dict:
