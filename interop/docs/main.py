@@ -23,6 +23,7 @@ from ..paths import AUTH_DB, DEFAULT_BUILD_DIR, DEFAULT_JWK, DOCS_EXPECTATIONS, 
 from ..report import summary_line
 from ..robustness import load_faults
 from . import report, update
+from .clients.java import java_truststore
 from .data import FAILURES, conf_keys, dependencies, load_expectations, load_substitutions
 from .extract import extract_page
 from .faults import run_snippet_faults
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     with run_stub(AUTH_DB, **port_config) as stub, run_stub(AUTH_DB, tls=True, tls_dir=str(out / "tls")) as tls_stub:
         print(f"docs: stub on port {stub.port}" + ("" if free else " (9009 is busy: ports in snippets are substituted)")
               + f", its TLS twin on port {tls_stub.port} (CA {tls_stub.tls_ca})")
-        ctx = Context(stub, load_key(DEFAULT_JWK), out / "work", args.budget, port_moved=not free, tls_stub=tls_stub)
+        ctx = Context(stub, load_key(DEFAULT_JWK), out / "work", args.budget, port_moved=not free, tls_stub=tls_stub,
+                      java_truststore=_java_truststore(tls_stub.tls_ca, out / "java-truststore"))
         results = [check_page(extract_page(page), ctx) for page in pages]
         # the fault runs of a TLS snippet: a TLS stub on the port and with the certificate its code names
         tls_config = {"port": tls_stub.port, "tls": True, "tls_cert": str(out / "tls" / "server.pem"),
@@ -102,6 +104,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{summary}; report: {out / 'report.md'}, JUnit: {out / 'junit.xml'}")
     print(report.summary_line(lines))
     return 1 if counts["failed"] else 0
+
+
+def _java_truststore(ca: Path, folder: Path) -> tuple[str, str]:
+    """The TLS stub's CA as a PKCS12 store for Java snippets, or ("", "") with a line saying why."""
+    try:
+        path, password = java_truststore(Path(ca), folder)
+    except (OSError, RuntimeError, ValueError) as error:
+        print(f"docs: no Java truststore for the TLS stub ({error}): a Java snippet over TLS will fail to trust it")
+        return "", ""
+    return str(path), password
 
 
 def _fresh_work_folder(work: Path) -> None:

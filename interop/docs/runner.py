@@ -61,11 +61,13 @@ class Context:
     budget: float
     port_moved: bool
     tls_stub: object  # the same, speaking TLS (serve --tls), for snippets that ask for TLS
+    java_truststore: tuple[str, str] = ("", "")  # the TLS stub's CA in a PKCS12 store, and its password
 
     @property
     def values(self) -> dict:
         return {"kid": self.key["kid"], "d": self.key["d"], "x": self.key["x"], "y": self.key["y"],
-                "port": self.stub.port, "tls_port": self.tls_stub.port, "tls_ca": str(self.tls_stub.tls_ca)}
+                "port": self.stub.port, "tls_port": self.tls_stub.port, "tls_ca": str(self.tls_stub.tls_ca),
+                "java_truststore": self.java_truststore[0], "java_truststore_password": self.java_truststore[1]}
 
     def over_tls(self) -> Context:
         """The context of a snippet that asks for TLS: its connections go to the TLS stub."""

@@ -22,8 +22,17 @@ def substitute(code: str, language: str, values: dict, port_moved: bool,
         found = sorted({m.group(0) for m in pattern.finditer(code)})
         if not found:
             continue
-        code = pattern.sub(lambda _match, text=replacement: text, code)
+        if "pattern" in rule:  # a pattern's replacement may name its groups (\\1)
+            code = pattern.sub(lambda match, text=replacement: match.expand(text), code)
+        else:
+            code = pattern.sub(lambda _match, text=replacement: text, code)
         tls = tls or rule["tls"]
         shown = replacement if len(replacement) <= 20 else replacement[:12] + "..."
-        applied += [f"{text!r} -> {shown!r} ({rule['why'].format(**values)})" for text in found]
+        applied += [f"{_short(text)!r} -> {shown!r} ({rule['why'].format(**values)})" for text in found]
     return code, applied, tls
+
+
+def _short(text: str) -> str:
+    """A matched text as the report shows it: on one line, at most 40 characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= 40 else text[:37] + "..."

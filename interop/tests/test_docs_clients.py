@@ -236,3 +236,21 @@ def test_a_go_major_version_suffix_is_another_module():
     assert _in_module(module + "/pkg", module)
     assert not _in_module(module + "/v4", module)  # the v1 pin must not serve a /v4 import
     assert _in_module(module + "/v4/internal", module + "/v4")
+
+
+def test_protocol_tcps_asks_for_tls_and_gets_the_stubs_ca_as_a_keyword():
+    code = "sender = Sender(\n    Protocol.Tcps,\n    'localhost',\n    9009,\n    username='u',\n)\n"
+    values = {"kid": "k", "d": "d", "x": "x", "y": "y", "port": 1, "tls_port": 2, "tls_ca": "/ca.pem",
+              "java_truststore": "", "java_truststore_password": ""}
+    changed, applied, tls = substitute(code, "python", values, port_moved=False)
+    assert tls
+    assert "username='u', tls_roots='/ca.pem'\n)" in changed
+    assert "9009" not in changed and "2," in changed  # the TLS stub's port
+    compile(changed, "<snippet>", "exec")  # still Python
+
+
+def test_java_tcps_trusts_the_stub_through_a_truststore():
+    values = {"kid": "k", "d": "d", "x": "x", "y": "y", "port": 1, "tls_port": 2, "tls_ca": "/ca.pem",
+              "java_truststore": "/store.p12", "java_truststore_password": "pw"}
+    changed, _, tls = substitute('Sender.fromConfig("tcps::addr=localhost:9009;")', "java", values, False)
+    assert tls and "tcps::tls_roots=/store.p12;tls_roots_password=pw;addr=localhost:2;" in changed
