@@ -309,3 +309,10 @@ def test_every_rule_says_how_it_is_known(tmp_path):
     missing.write_text(text.replace('escape = "source: parseConfigStr', 'x_escape = "source: parseConfigStr'))
     with pytest.raises(DataFileError, match="no 'known' for \\['escape'\\]"):
         config_rules(missing)
+
+
+def test_rusts_concat_inside_format_is_read_whole():
+    code = ('let s = Sender::from_conf(format!(\n    concat!(\n        "tcp::addr={}:{};",\n'
+            '        "username=admin;",\n        "token=abc;"\n    ),\n    host, port\n))?;\n')
+    found = find_config_strings(code, "rust")
+    assert [f.text for f in found] == ["tcp::addr={?host}:{?port};username=admin;token=abc;"]

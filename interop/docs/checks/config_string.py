@@ -294,6 +294,12 @@ class _Reader:
             return None, i
         if text_at[:3] in (["fmt", ".", "Sprintf"], ["String", ".", "format"]) and text_at[3:4] == ["("]:
             return self.printf(i + 4, "fmt.Sprintf" if tok.text == "fmt" else "String.format", seen)
+        if text_at[:3] == ["concat", "!", "("]:  # Rust's concat! of literals, inside format! or alone
+            args, _kwargs, end = self.arguments(i + 3, seen)
+            joined = _Value(how=["concat!"], literal=True)
+            for arg in args:
+                joined.extend(arg if arg is not None else _Value([("hole", "concat!(...)")]))
+            return joined, end
         if text_at[:3] == ["format", "!", "("]:
             args, kwargs, end = self.arguments(i + 3, seen)
             if not args or args[0] is None:
