@@ -32,7 +32,7 @@ from .runner import DOCUMENTED_PORT, Context, check_page, documented_port_is_fre
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m interop.docs", description=__doc__.split("\n")[0])
-    parser.add_argument("pages", nargs="*", type=Path, help="Markdown/MDX pages (default: ../shared/docs-pages/*)")
+    parser.add_argument("pages", nargs="*", type=Path, help="pages: Markdown/MDX, reStructuredText, READMEs, source files (default: ../shared/docs-pages/*)")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds of repetition per client snippet")
     parser.add_argument("--expectations", type=Path, default=DOCS_EXPECTATIONS)
     parser.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
