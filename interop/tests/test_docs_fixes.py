@@ -78,3 +78,10 @@ def test_a_snippet_missing_an_import_fails_and_its_fixed_attempt_passes(tmp_path
     assert any("PASS" in line for line in fixed), out
     assert 'added the missing import of net' in out
     assert out.rstrip().endswith("docs: 1 passed, 1 failed, 0 skipped")
+
+
+def test_a_java_excerpt_missing_its_client_import_gets_it():
+    error = "Snippet.java:3: error: cannot find symbol\n  symbol:   class Sender\n  location: class Snippet"
+    fixed, what = minimal_fix("java", 'try (Sender s = Sender.fromConfig("tcp::addr=h:1;")) {}\n', error)
+    assert fixed.startswith("import io.questdb.client.Sender;\n")
+    assert what == "added the missing import of Sender"
