@@ -11,14 +11,13 @@ Found in config strings (checks/config_string.literal_keys) and in the API calls
 
 from __future__ import annotations
 
-import base64
 import re
 from functools import cache
 
-from cryptography.hazmat.primitives.asymmetric import ec
-from server_stub.authdb import decode_base64url, parse_auth_db
+from server_stub.authdb import parse_auth_db
 
 from .checks.config_string import literal_keys
+from .checks.p256 import b64url, public_point, scalar
 from .data import load_own_keys
 
 _VALUE = r"""(?:"(?P<{0}dq>[^"\n]*)"|'(?P<{0}sq>[^'\n]*)'|`(?P<{0}bq>[^`$\n]*)`|(?P<{0}name>[A-Za-z_]\w*))"""
@@ -47,20 +46,6 @@ def _resolved(match: re.Match, group: str, code: str) -> str | None:
     return next((g for g in assigned.groups() if g is not None), None) if assigned else None
 
 
-def _scalar(d: str) -> int | None:
-    try:
-        raw = decode_base64url(d)
-    except ValueError:
-        return None
-    value = int.from_bytes(raw, "big")
-    return value if len(raw) == 32 and 0 < value < _ORDER else None
-
-
-_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # the P-256 group order
-
-
-def _b64(value: int) -> str:
-    return base64.urlsafe_b64encode(value.to_bytes(32, "big")).rstrip(b"=").decode()
 
 
 _TRAILING_COMMENT = re.compile(r"(?<=[,(\s])//[^\n]*")  # `"admin", // token name here` (not the // of a URL)
@@ -89,7 +74,7 @@ def api_keys(code: str, language: str) -> list[tuple[str, str, str]]:
             kid, d = (_resolved(match, "kid", code), _resolved(match, "d", code)) if match else (None, None)
         else:
             kid, d = _first_resolved(api["regexes"][0], "kid", code), _first_resolved(api["regexes"][1], "d", code)
-        if kid and d and _scalar(d) is not None:
+        if kid and d and scalar(d) is not None:
             found.append((kid, d, api["name"]))
     return found
 
@@ -109,8 +94,8 @@ def own_keys(code: str, language: str, test_key: dict, page_keys: dict) -> tuple
             lines.append(f"{kid} ec-p-256-sha256 {x_b64} {y_b64}")
             notes.append(f"key id {kid!r} ({where}): the stub serves the page's own auth line for it during this run")
             continue
-        public = ec.derive_private_key(_scalar(d), ec.SECP256R1()).public_key().public_numbers()
-        lines.append(f"{kid} ec-p-256-sha256 {_b64(public.x)} {_b64(public.y)}")
+        x, y = public_point(scalar(d))
+        lines.append(f"{kid} ec-p-256-sha256 {b64url(x)} {b64url(y)}")
         same_key = d == test_key["d"]
         notes.append(f"key id {kid!r} ({where}) with " + ("the test key's d" if same_key else "a private key of its own")
                      + ": the stub serves it during this run (its public key derived from d), as the server the "

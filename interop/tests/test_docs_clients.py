@@ -242,7 +242,7 @@ def test_protocol_tcps_asks_for_tls_and_gets_the_stubs_ca_as_a_keyword():
     code = "sender = Sender(\n    Protocol.Tcps,\n    'localhost',\n    9009,\n    username='u',\n)\n"
     values = {"kid": "k", "d": "d", "x": "x", "y": "y", "port": 1, "tls_port": 2, "tls_ca": "/ca.pem",
               "java_truststore": "", "java_truststore_password": ""}
-    changed, applied, tls = substitute(code, "python", values, port_moved=False)
+    changed, _, tls = substitute(code, "python", values, port_moved=False)
     assert tls
     assert "username='u', tls_roots='/ca.pem'\n)" in changed
     assert "9009" not in changed and "2," in changed  # the TLS stub's port

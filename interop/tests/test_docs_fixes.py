@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from interop.docs.fixes import minimal_fix
+from interop.tests.test_docs_clients import GOOD_JS, _docs, _page
 
 GO = 'package main\n\nimport (\n\t"fmt"\n\t"os"\n)\n\nfunc main() {\n\tfmt.Println(time.Now())\n}\n'
 
@@ -49,26 +50,11 @@ def test_no_rule_no_fix():
     assert minimal_fix("rust", "x\n", '"os" imported and not used') is None
 
 
-NODE_WITHOUT_NET = """
-const { createPrivateKey, sign } = require("crypto")
-const jwk = { kty: "EC", crv: "P-256", kid: "testUser1", d: "5UjEMuA0Pj5pjK8a-fa24dyIf-Es5mYny3oE_Wmus48",
-  x: "fLKYEaoEb9lrn3nkwLDA-M_xnuFOdSt9y0Z7_vWSHLU", y: "Dt5tbS1dEDMSYfym3fgMv0B99szno-dFc1rYF9t0aac" }
-const key = createPrivateKey({ key: jwk, format: "jwk" })
-const socket = net.connect(9009, "127.0.0.1", () => socket.write("testUser1\\n"))
-let data = Buffer.alloc(0)
-socket.on("data", (chunk) => {
-  data = Buffer.concat([data, chunk])
-  if (data[data.length - 1] !== 10) return
-  const signature = sign("sha256", data.subarray(0, data.length - 1), key).toString("base64")
-  socket.end(`${signature}\\ndocs_check ok=true\\n`)
-})
-"""
+NODE_WITHOUT_NET = GOOD_JS.replace('const net = require("net")\n', "")  # the raw client, its import dropped
 
 
 @pytest.mark.timeout(300)
 def test_a_snippet_missing_an_import_fails_and_its_fixed_attempt_passes(tmp_path):
-    from interop.tests.test_docs_clients import _docs, _page
-
     page = _page(tmp_path, [("javascript", "", NODE_WITHOUT_NET)])
     proc = _docs(tmp_path, page, "--budget", "1", "--no-faults")
     out = proc.stdout

@@ -15,16 +15,15 @@ official client's own rules (docs/config_rules.toml, loaded by data.config_rules
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives.asymmetric import ec
-from server_stub.authdb import decode_base64url, parse_auth_db
+from server_stub.authdb import parse_auth_db
 from server_stub.keys import auth_line
 
 from ..data import config_rules
-from .result import COORDINATE_BYTES, CheckResult
+from .p256 import b64url, public_point, scalar
+from .result import CheckResult
 
 SCHEMES = ("tcp", "tcps", "http", "https", "ws", "wss")
 TCP_SCHEMES = ("tcp", "tcps")
@@ -36,7 +35,6 @@ _LANGUAGE_ALIASES = {"js": "javascript", "jsx": "javascript", "mjs": "javascript
 _HASH_COMMENTS = {"python"}
 _PROGRAM_LANGUAGES = {"python", "javascript", "typescript", "go", "java", "kotlin", "scala", "rust", "c", "cpp",
                       "csharp"}
-_CURVE_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 @dataclass
@@ -650,31 +648,12 @@ def parse_config(text: str, client: str) -> Parsed:
 
 # --- the key pair -----------------------------------------------------------------------------------------
 
-def _scalar(token: str) -> int | None:
-    """The integer of a base64url P-256 scalar or coordinate (exactly 32 bytes), or None."""
-    try:
-        raw = decode_base64url(token)
-    except ValueError:
-        return None
-    value = int.from_bytes(raw, "big")
-    return value if len(raw) == COORDINATE_BYTES and 0 < value < _CURVE_ORDER else None
-
-
 _PLACEHOLDER = re.compile(r"<[^>]*>|\{[^}]*\}|\.\.\.|^[A-Z][A-Z0-9_]*$|^[xX]+$")
 
 
 def is_placeholder(value: str) -> bool:
     """True for a value a reader must replace: `<token>`, `{token}`, `...`, `YOUR_TOKEN`, `xxx`."""
     return bool(_PLACEHOLDER.search(value)) and not (len(value) == 43 and re.fullmatch(r"[\w-]+", value))
-
-
-def _b64url(value: int) -> str:
-    return base64.urlsafe_b64encode(value.to_bytes(COORDINATE_BYTES, "big")).rstrip(b"=").decode()
-
-
-def _public(d: int) -> tuple[int, int]:
-    numbers = ec.derive_private_key(d, ec.SECP256R1()).public_key().public_numbers()
-    return numbers.x, numbers.y
 
 
 def _last_values(found: Found) -> dict[str, str]:
@@ -691,17 +670,17 @@ def _key_pair_problem(values: dict[str, str]) -> tuple[str | None, str | None]:
     """(why the key pair is inconsistent, or None; why the token cannot be a key, or None)."""
     if "token" not in values or is_placeholder(values["token"]):
         return None, None
-    d = _scalar(values["token"])
+    d = scalar(values["token"])
     if d is None:
         return None, ("token is not the base64url of a P-256 private scalar (32 bytes, 0 < d < n): "
                       "no client can sign with it")
-    x, y = _public(d)
+    x, y = public_point(d)
     wrong = []
     for name, expected in (("token_x", x), ("token_y", y)):
         if name in values and not is_placeholder(values[name]):
-            given = _scalar(values[name]) if values[name] else None
+            given = scalar(values[name]) if values[name] else None
             if given != expected:
-                wrong.append(f"{name} is {values[name]!r}, the public key of token has {name[-1]}={_b64url(expected)}")
+                wrong.append(f"{name} is {values[name]!r}, the public key of token has {name[-1]}={b64url(expected)}")
     if wrong:
         return ("token_x/token_y are not the public key of token: " + "; ".join(wrong)
                 + " (a server given the auth line of token_x/token_y rejects every signature made with token)"), None
@@ -774,7 +753,7 @@ def check_config_strings(code: str, language: str, test_key: dict) -> CheckResul
                          else "  key pair: token is a P-256 key (no token_x/token_y to compare)")
         values = _last_values(item)
         if pair is None and bad_token is None and "token" in values and values.get("username") == test_key.get("kid") \
-                and _scalar(values["token"]) not in (None, _scalar(test_key.get("d", ""))):
+                and scalar(values["token"]) not in (None, scalar(test_key.get("d", ""))):
             notes.append(f"line {item.line}: username {values['username']!r} is the test key's kid, but token is "
                          "another key: a server with the test auth file rejects it")
     ignored = [f for f in all_found if f.scheme not in TCP_SCHEMES]
@@ -796,12 +775,12 @@ def literal_keys(code: str, language: str, test_key: dict) -> list[dict]:
             continue
         values = _last_values(item)
         kid, token = values.get("username"), values.get("token")
-        d = _scalar(token) if token else None
+        d = scalar(token) if token else None
         if not kid or d is None or kid == test_key.get("kid") or re.search(r"\s", kid) or kid.startswith("#"):
             continue
-        x, y = _public(d)
-        keys.setdefault(kid, {"kty": "EC", "crv": "P-256", "kid": kid, "d": _b64url(d), "x": _b64url(x),
-                              "y": _b64url(y)})
+        x, y = public_point(d)
+        keys.setdefault(kid, {"kty": "EC", "crv": "P-256", "kid": kid, "d": b64url(d), "x": b64url(x),
+                              "y": b64url(y)})
     return list(keys.values())
 
 

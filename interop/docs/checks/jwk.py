@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import json
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from server_stub.authdb import decode_base64url
 
+from .p256 import b64url
 from .result import COORDINATE_BYTES, CheckResult
 
 
@@ -27,10 +27,6 @@ def _jwk_scalar(jwk: dict, member: str) -> tuple[int | None, str | None]:
         return None, (f"{member!r} must be {COORDINATE_BYTES} bytes as 43 characters of unpadded base64url "
                       f"(RFC 7518), got {len(value)} characters ({len(raw)} bytes)")
     return int.from_bytes(raw, "big"), None
-
-
-def _b64url(value: int) -> str:
-    return base64.urlsafe_b64encode(value.to_bytes(COORDINATE_BYTES, "big")).rstrip(b"=").decode()
 
 
 def check_jwk(code: str, page_auth_keys: dict) -> CheckResult:
@@ -67,7 +63,7 @@ def check_jwk(code: str, page_auth_keys: dict) -> CheckResult:
         return CheckResult("FAILS TO RUN", f"'d' is not a valid P-256 private key: {error}")
     if (public.x, public.y) != (scalars["x"], scalars["y"]):
         return CheckResult("FAILS TO RUN", "d does not match x/y: d·G != (x, y)\n"
-                           f"d·G is x={_b64url(public.x)} y={_b64url(public.y)}\n"
+                           f"d·G is x={b64url(public.x)} y={b64url(public.y)}\n"
                            f"the JWK has x={jwk['x']} y={jwk['y']}")
     kid = jwk.get("kid")
     lines = [f"kty EC, crv P-256, kid {kid!r}: d·G == (x, y)"]
