@@ -173,23 +173,25 @@ def _attempts(language: str, code: str, substitutions: list[str], workdir: Path,
     newest = _judge("newest", prepared, substitutions, ctx)
     if newest.verdict not in (*RETRIED, "FAILS TO INSTALL"):
         return [newest]
+    tried = [newest]  # with the second attempts that failed too: each says something
     if prepared.skipped_scripts and newest.verdict in RETRIED:
         with_scripts = prepare(code, workdir / "scripts", ctx, None, {"scripts": True})
         second = _judge("scripts", with_scripts, substitutions, ctx)
         second.notes.insert(0, f"second verdict, with the install scripts of {', '.join(prepared.skipped_scripts)} "
                                "run (the first attempt installs with scripts off)")
+        tried.append(second)
         if second.verdict not in (*RETRIED, "FAILS TO INSTALL"):
-            return [newest, second]
+            return tried
     replacement = _replacement(language, code, prepare, substitutions, workdir, ctx)
     if replacement:
-        return [newest, replacement]
+        return [*tried, replacement]
     if newest.verdict not in RETRIED:
-        return [newest]
+        return tried
     older = _older_major(language, code, prepared, substitutions, workdir, ctx)
     if older:
         written_for, works = older
         newest.detail = f"{written_for}; fails on the newest: {newest.detail}"
-        return [newest, works]
+        return [*tried, works]
     newest.notes += [note for note in prepared.notes if note not in newest.notes]  # what _older_major found
     fix = fixes.minimal_fix(language, code, newest.evidence)
     if fix:
@@ -198,8 +200,8 @@ def _attempts(language: str, code: str, substitutions: list[str], workdir: Path,
         second = _judge("fixed", again, substitutions, ctx)
         second.notes.insert(0, f"second verdict, with the smallest fix: {what} (nothing to do with "
                                "authentication; it shows whether the authentication part works)")
-        return [newest, second]
-    return [newest]
+        return [*tried, second]
+    return tried
 
 
 def _replacement(language: str, code: str, prepare, substitutions: list[str], workdir: Path,
