@@ -249,10 +249,11 @@ def test_an_inconsistent_key_pair_is_rejected(other, test_key):
     assert result.verdict == "REJECTED" and "not the public key of token" in result.evidence
 
 
-def test_the_key_repeated_in_its_value_is_rejected_as_a_key_pair(other, test_key):
+def test_the_key_repeated_in_its_value_makes_an_unreadable_coordinate_the_client_refuses(other, test_key):
     mistake = full(other).replace(f"token_x={other['x']}", f"token_x=token_x={other['x']}")
     result = check_config_strings(f'Sender.from_conf("{mistake}")', "python", test_key)
-    assert result.verdict == "REJECTED" and any("its own key repeated" in n for n in result.notes)
+    assert result.verdict == "FAILS TO RUN" and any("its own key repeated" in n for n in result.notes)
+    assert "Could not decode public key" in result.evidence
 
 
 def test_a_token_that_is_no_key_fails_to_run_and_a_placeholder_is_a_note(test_key):

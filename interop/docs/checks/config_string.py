@@ -675,12 +675,17 @@ def _key_pair_problem(values: dict[str, str]) -> tuple[str | None, str | None]:
         return None, ("token is not the base64url of a P-256 private scalar (32 bytes, 0 < d < n): "
                       "no client can sign with it")
     x, y = public_point(d)
-    wrong = []
+    wrong, unreadable = [], []
     for name, expected in (("token_x", x), ("token_y", y)):
         if name in values and not is_placeholder(values[name]):
             given = scalar(values[name]) if values[name] else None
-            if given != expected:
+            if given is None:
+                unreadable.append(f"{name} {values[name]!r} is not the base64url of a 32-byte coordinate")
+            elif given != expected:
                 wrong.append(f"{name} is {values[name]!r}, the public key of token has {name[-1]}={b64url(expected)}")
+    if unreadable:  # measured: questdb (Python) 6.0.0 and questdb-rs 7.2.1 stop at connect, "Could not decode public key"
+        return None, ("; ".join(unreadable) + ": the clients that read token_x/token_y refuse to connect with it "
+                      "(Python and Rust: 'Misconfigured ILP authentication keys. Could not decode public key')")
     if wrong:
         return ("token_x/token_y are not the public key of token: " + "; ".join(wrong)
                 + " (a server given the auth line of token_x/token_y rejects every signature made with token)"), None
