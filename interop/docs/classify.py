@@ -168,6 +168,8 @@ def _classify_client(snippet: Snippet, earlier: list[Snippet]) -> Kind:
         if library:
             return Kind("skip", f"the transport is not in the code: it uses {library} with a config from elsewhere "
                         "(another block, an environment variable, a file)")
+        if re.search(r"\bsender\s*\.", whole, re.IGNORECASE):
+            return Kind("skip", "a fragment: it uses a sender made elsewhere (no client is constructed in it)")
         return Kind("skip", "not ILP/TCP: no ILP client or socket in the code")
     name, tcp, where = found
     if not tcp:

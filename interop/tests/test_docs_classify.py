@@ -153,3 +153,8 @@ def test_a_config_block_of_another_transport_gets_a_skipped_row_saying_so():
     assert kind.kind == "config"
     verdicts = check_snippet(snippet, kind, {}, None, SimpleNamespace(key={"kid": "k", "d": "d"}))
     assert [(v.verdict, v.detail) for v in verdicts] == [("SKIPPED", "not ILP/TCP: the config string is http::")]
+
+
+def test_a_fragment_using_a_sender_made_elsewhere_is_called_a_fragment():
+    kind = _kind("go", 'err = sender.\n    Table("m").\n    Float64Column("x", 1).\n    AtNow(ctx)\n')
+    assert kind.kind == "skip" and kind.reason.startswith("a fragment: it uses a sender made elsewhere")
