@@ -17,6 +17,7 @@ from wire import b64, closed_by_peer, connect, der_signature, handshake, raw_sig
 from server_stub import run_stub
 from server_stub.client import Key
 from server_stub.loops import LOOPS
+from server_stub.signature import edge_cases
 
 ROWS = b"weather,city=Paris temp=21.5,ok=t 1700000000000000000\n"
 
@@ -59,12 +60,14 @@ def rejected(stub, sock, reason_code: str) -> dict:
 
 
 def test_padded_raw_signature_is_accepted_and_nothing_is_sent(stub, alice):
-    sock = handshake(stub, "alice", lambda c: b64(raw_signature(alice, c)))
+    sent = []
+    sock = handshake(stub, "alice", lambda c: b64(sent.append(raw_signature(alice, c)) or sent[-1]))
     auth = stub.wait_for_auth(1)[0]
+    r, s = int.from_bytes(sent[0][:32], "big"), int.from_bytes(sent[0][32:], "big")
     assert auth | {"conn": 1} == {
         "event": "auth", "conn": 1, "kid": "alice", "accepted": True, "encoding": "p1363",
         "signature_b64_chars": 88, "signature_bytes": 64, "reason": None, "hint": None,
-        "discarded_bytes": 0, "pipelined_bytes": 0,
+        "discarded_bytes": 0, "pipelined_bytes": 0, "edge_cases": edge_cases(r, s),
     }
     sock.settimeout(0.3)
     with pytest.raises(TimeoutError):

@@ -251,6 +251,8 @@ class Machine:
         verdict = self.judge(self.kid, self.challenge, line, self.keys, self.limits.diagnose_max_keys)
         fields = {"signature_b64_chars": verdict.signature_b64_chars, "signature_bytes": verdict.signature_bytes,
                   "encoding": verdict.encoding}
+        if verdict.edge_cases is not None:
+            fields["edge_cases"] = verdict.edge_cases
         if not verdict.accepted:
             return self._reject(verdict.reason_code, verdict.details, **fields)
         if verdict.warning_code is not None:

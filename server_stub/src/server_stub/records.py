@@ -56,6 +56,7 @@ class Auth(TypedDict):
     bytes_before_challenge: NotRequired[int]  # sent after the key id before the whole challenge arrived
     warning_code: NotRequired[str]  # accepted only as QuestDB's lenient verifier accepts: warnings.toml
     warning: NotRequired[str]  # what a strict verifier would do, and the fix
+    edge_cases: NotRequired[list[str]]  # once the scalars were read: signature.EDGE_CASES they exercise
 
 
 class Row(TypedDict):

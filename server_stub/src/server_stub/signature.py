@@ -59,6 +59,7 @@ class Verdict:
     reason_code: str | None = None  # a key of reasons.toml; None when accepted
     details: dict = field(default_factory=dict)  # fills the reason, hint and warning templates
     warning_code: str | None = None  # accepted, but only as QuestDB's lenient verifier does: warnings.toml
+    edge_cases: list[str] | None = None  # what the scalars' values put to the test (edge_cases), once read
 
 
 class Base64Problem(ValueError):
@@ -143,6 +144,7 @@ def judge(kid: str, challenge: bytes, line: bytes, keys: dict, diagnose_max_keys
 
     if len(sig) == RAW_SIGNATURE_BYTES:
         r, s = _split_raw(sig)
+        verdict.edge_cases = edge_cases(r, s)
         if _verify_as_the_jdk(key.public_key, challenge, r, s):
             verdict.accepted = True
             return verdict
@@ -151,6 +153,7 @@ def judge(kid: str, challenge: bytes, line: bytes, keys: dict, diagnose_max_keys
         if scalars is None:
             return _reject_not_der(verdict, key, challenge, sig)
         r, s, unsigned = scalars
+        verdict.edge_cases = edge_cases(r, s)
         if _verify_as_the_jdk(key.public_key, challenge, r, s):
             verdict.accepted = True
             if unsigned:  # what the JDK reads as unsigned, strict DER reads as negative
@@ -174,6 +177,25 @@ def reconsider(verdict: Verdict, line: bytes, keys: dict, messages: list[tuple[s
     sig = decode_signature_base64(line)  # it decoded, and its scalars were read, to reach a mismatch
     r, s = _split_raw(sig) if len(sig) == RAW_SIGNATURE_BYTES else jdk_ecdsa.der_scalars(sig)[:2]
     return _explain_mismatch(verdict, kid, keys[kid], _other_keys(keys, kid, diagnose_max_keys), messages, r, s)
+
+
+# The values of a scalar that decide whether a client's encoding handles it (the codes of the auth
+# event's `edge_cases`): below 2^248 its 32-byte big-endian form starts with a zero byte, which raw r||s
+# must keep (padding) and a DER INTEGER drops (a shorter INTEGER); from 2^255 its top bit is set, so a
+# DER INTEGER needs a 0x00 sign byte before it. About 1 signature in 128 has each of the four.
+EDGE_CASES = {"r_below_2^248": (0, 1 << 248), "s_below_2^248": (1, 1 << 248),
+              "r_top_bit": (0, None), "s_top_bit": (1, None)}
+
+
+def edge_cases(r: int, s: int) -> list[str]:
+    """The EDGE_CASES that (r, s) exercise, in EDGE_CASES order."""
+    scalars = (r, s)
+    found = []
+    for code, (which, below) in EDGE_CASES.items():
+        value = scalars[which]
+        if (value < below) if below is not None else value >= 1 << 255:
+            found.append(code)
+    return found
 
 
 def _reject(verdict: Verdict, reason_code: str, **details) -> Verdict:
