@@ -58,8 +58,16 @@ def test_a_rejected_signature_still_reports_them_once_its_scalars_were_read():
     assert verdict.edge_cases == edge_cases(r, s)
 
 
-def test_an_unpadded_raw_signature_never_had_its_scalars_read_as_such():
-    """63 bytes is read as DER by the length rule, and is not DER: no scalars, no edge cases."""
-    challenge, sig, _, _ = _signature_with("r_below_2^248", "p1363")
+def test_an_unpadded_raw_signature_reports_the_edge_case_it_broke_on():
+    """63 bytes is read as DER by the length rule, and is not DER; padded back, its scalars verify: the
+    event says which edge case the client's encoding broke on."""
+    challenge, sig, r, s = _signature_with("r_below_2^248", "p1363")
     verdict = judge("edge", challenge, base64.b64encode(sig[1:]), KEYS)
+    assert verdict.reason_code == "short_raw_signature"
+    assert "r_below_2^248" in verdict.edge_cases and verdict.edge_cases == edge_cases(r, s)
+
+
+def test_a_signature_whose_scalars_cannot_be_read_reports_none():
+    challenge, sig, _, _ = _signature_with("r_top_bit", "p1363")
+    verdict = judge("edge", challenge, base64.b64encode(b"\x31" + sig[1:40]), KEYS)
     assert not verdict.accepted and verdict.edge_cases is None

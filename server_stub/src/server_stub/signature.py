@@ -232,7 +232,9 @@ def _verify_scalars(public_key, message: bytes, r: int, s: int) -> bool:
 def _reject_not_der(verdict: Verdict, key, challenge: bytes, sig: bytes) -> Verdict:
     """A non-64-byte signature that is not DER: most often raw r||s that lost a leading zero."""
     if RAW_SIGNATURE_BYTES - _MAX_LOST_ZERO_BYTES <= len(sig) < RAW_SIGNATURE_BYTES:
-        unpadded = _find_unpadded_scalars(key.public_key, challenge, sig)
+        unpadded, scalars = _find_unpadded_scalars(key.public_key, challenge, sig)
+        if scalars is not None:  # read once padded back: the edge case the client's encoding broke on
+            verdict.edge_cases = edge_cases(*scalars)
         return _reject(
             verdict,
             "short_raw_signature",
@@ -243,15 +245,16 @@ def _reject_not_der(verdict: Verdict, key, challenge: bytes, sig: bytes) -> Verd
     return _reject(verdict, "malformed_der", length=len(sig), first_byte=f"0x{sig[:1].hex() or '--'}")
 
 
-def _find_unpadded_scalars(public_key, challenge: bytes, sig: bytes) -> str | None:
-    """Which scalar(s) lost leading zero bytes: "r", "s" or "r and s"; None if no padding verifies."""
+def _find_unpadded_scalars(public_key, challenge: bytes, sig: bytes) -> tuple[str | None, tuple | None]:
+    """(which scalar(s) lost leading zero bytes: "r", "s" or "r and s", (r, s)); (None, None) if no
+    padding verifies."""
     for r_len in range(len(sig) - SCALAR_BYTES, SCALAR_BYTES + 1):
         r = int.from_bytes(sig[:r_len], "big")
         s = int.from_bytes(sig[r_len:], "big")
         if _verify_scalars(public_key, challenge, r, s):
             short = [name for name, n in (("r", r_len), ("s", len(sig) - r_len)) if n < SCALAR_BYTES]
-            return " and ".join(short)
-    return None
+            return " and ".join(short), (r, s)
+    return None, None
 
 
 def _other_keys(keys: dict, kid: str, limit: int) -> list:
