@@ -30,6 +30,8 @@ class ClientResult:
     rows_intact: int = 0
     encodings: Counter = field(default_factory=Counter)
     reasons: Counter = field(default_factory=Counter)
+    edge_cases: Counter = field(default_factory=Counter)  # the auth events' edge_cases, over every handshake
+    edge_cases_broken: Counter = field(default_factory=Counter)  # those of the rejected handshakes
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -55,6 +57,9 @@ def judge_client(client: Client, connections: int, run: Finished, events: list[E
             continue
         result.handshakes += 1
         result.encodings[auth["encoding"]] += 1
+        result.edge_cases.update(auth.get("edge_cases", ()))
+        if not auth["accepted"]:
+            result.edge_cases_broken.update(auth.get("edge_cases", ()))
         problems = []
         if auth["accepted"]:
             result.accepted += 1

@@ -8,13 +8,20 @@ from pathlib import Path
 from .judge import CaseResult, ClientResult
 from .report import JUnitCase, fenced, markdown_table, write_junit, write_markdown
 
-CLIENT_HEADER = ["example", "language", "encoding", "handshakes", "accepted", "rows intact", "P(missed 1/128)", "result"]
+CLIENT_HEADER = ["example", "language", "encoding", "handshakes", "accepted", "rows intact", "P(missed 1/128)",
+                 "edge cases seen", "result"]
+# The edge cases (the auth event's edge_cases) that decide an encoding, as the matrix names them.
+EDGE_CASES = {"p1363": {"r_below_2^248": "r<2^248", "s_below_2^248": "s<2^248"},
+              "der": {"r_below_2^248": "r<2^248", "s_below_2^248": "s<2^248", "r_top_bit": "r top bit",
+                      "s_top_bit": "s top bit"}}
 CASE_HEADER = ["case", "expected", "observed", "result"]
 ROBUSTNESS_NOTE = ("Robustness columns (faults.toml): each example once against a stub that misbehaves on purpose; "
                    "ok = survives, error = fails with a clear one-line error; HANGS, MISBEHAVES, UNCLEAR fail; "
                    "* = a third-party library's known outcome, recorded in clients.toml (known_faults).")
 P_MISSED_NOTE = ("P(missed 1/128): probability that a defect failing 1 handshake in 128 went unseen in this many "
-                 "accepted handshakes, (127/128)^n.")
+                 "accepted handshakes, (127/128)^n. Edge cases seen: how many signatures had r or s below 2^248 (a "
+                 "leading zero byte: raw r||s must keep it, DER drops it) or, in DER, with the top bit set (a 0x00 "
+                 "sign byte), as the stub read them; 'broke' counts those whose handshake was rejected.")
 
 
 def client_row(r: ClientResult) -> list[str]:
@@ -28,7 +35,17 @@ def client_row(r: ClientResult) -> list[str]:
         verdict = "PASS" if r.passed else "FAIL"
     missed = "-" if r.client.expect == "defective" else f"{r.p_missed:.1e}"
     return [r.client.id, r.client.language, encodings, str(r.handshakes), accepted,
-            f"{r.rows_intact}/{r.accepted}", missed, verdict]
+            f"{r.rows_intact}/{r.accepted}", missed, edge_cases_seen(r), verdict]
+
+
+def edge_cases_seen(r: ClientResult) -> str:
+    """"r<2^248 7, s<2^248 9 (6 broke)": the edge cases of the example's encoding, with how many broke."""
+    names = EDGE_CASES.get(r.client.encoding, {})
+    shown = []
+    for code, name in names.items():
+        broke = r.edge_cases_broken[code]
+        shown.append(f"{name} {r.edge_cases[code]}" + (f" ({broke} broke)" if broke else ""))
+    return ", ".join(shown) or "-"
 
 
 def client_matrix(clients: list[ClientResult], faults: list) -> tuple[list[str], list[list[str]]]:

@@ -115,3 +115,17 @@ def test_key_copies_are_private_from_the_start_whatever_the_umask(tmp_path):
     for kid, path in copies.items():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert path.read_bytes() == (KEYS / f"{kid}.jwk.json").read_bytes()
+
+
+def test_the_matrix_counts_the_edge_cases_each_example_exercised_and_those_that_broke():
+    from interop.matrix import edge_cases_seen
+
+    anti = _client(id="wrong", expect="defective", defect="short_raw_signature")
+    events = _events(2, ROWS) + _events(1, ROWS, accepted=False, reason_code="short_raw_signature", first=3)
+    for event in events:
+        if event["event"] == "auth":
+            event["edge_cases"] = ["r_below_2^248"] if event["conn"] != 2 else ["s_below_2^248"]
+    result = judge_client(anti, 3, RUN_OK, events, ROWS)
+    assert edge_cases_seen(result) == "r<2^248 2 (1 broke), s<2^248 1"
+    der = judge_client(_client(encoding="der"), 3, RUN_OK, _events(3, ROWS, encoding="der"), ROWS)
+    assert edge_cases_seen(der) == "r<2^248 0, s<2^248 0, r top bit 0, s top bit 0"
