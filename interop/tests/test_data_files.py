@@ -11,7 +11,16 @@ from interop import paths
 from interop.bench.main import load_targets
 from interop.cases import load_cases
 from interop.datafile import DataFileError, Key, Table, check
-from interop.docs.data import conf_keys, dependencies, load_expectations, load_substitutions
+from interop.docs.data import (
+    conf_keys,
+    config_rules,
+    dependencies,
+    load_classification,
+    load_expectations,
+    load_fixes,
+    load_own_keys,
+    load_substitutions,
+)
 from interop.fixture import load_rows, load_schema
 from interop.questdb.launcher import pinned
 from interop.registry import load_registry
@@ -32,7 +41,12 @@ MISSPELT = [
      "page 2 (001_00690188b6f5d145.txt): snippet 6 (Server configuration)"),
     (paths.DOCS_EXPECTATIONS, load_expectations, 'name = "002_fdc667869027e8cc.txt"',
      'nme = "002_fdc667869027e8cc.txt"', "page 3"),
-    (paths.DOCS_SUBSTITUTIONS, load_substitutions, 'when = "port_moved"', 'whenever = "port_moved"', "substitution 10"),
+    (paths.DOCS_SUBSTITUTIONS, load_substitutions, 'when = "port_moved"', 'whenever = "port_moved"', "substitution 14"),
+    (paths.DOCS_CLASSIFICATION, load_classification, 'strength = "strong"', 'strenght = "strong"',
+     "transport 1 (ILP/TCP)"),
+    (paths.DOCS_FIXES, load_fixes, 'action = "drop_import"', 'actoin = "drop_import"', "fix 1 (go)"),
+    (paths.DOCS_OWN_KEYS, load_own_keys, 'languages = ["go"]', 'language = ["go"]',
+     "api 1 (the Go client's WithAuth option)"),
     (paths.DOCS_DEPENDENCIES, dependencies, "label = ", "lable = ", "javascript: replacements node-webcrypto-ossl"),
     (paths.DOCS_CONF_KEYS, conf_keys, 'kind = "path"', 'knd = "path"', "keys line.tcp.auth.db.path"),
     (paths.DOCS_CONF_KEYS, conf_keys, 'managers = ["brew", "port"]', 'manager = ["brew", "port"]',
@@ -61,7 +75,8 @@ def test_a_misspelt_key_names_the_file_the_entry_and_the_key(tmp_path, path, loa
 
 
 @pytest.mark.parametrize("load", [load_registry, load_cases, load_faults, load_expectations, load_substitutions,
-                                  dependencies, conf_keys, pinned, load_targets, load_rows, load_schema,
+                                  dependencies, conf_keys, load_classification, load_fixes, load_own_keys,
+                                  config_rules, pinned, load_targets, load_rows, load_schema,
                                   lambda: load_rows(paths.ROWS_V2), lambda: load_rows(paths.ROWS_V3)])
 def test_every_data_file_loads(load):
     assert load()

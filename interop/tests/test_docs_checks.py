@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 from server_stub.keys import auth_line, generate_jwk
 
-from interop.docs import checks
-from interop.docs.checks import key_recipe
 from interop.docs.checks import (
     auth_keys_on_page,
     check_auth_lines,
@@ -22,6 +20,7 @@ from interop.docs.checks import (
     check_jwk,
     check_server_conf,
     classify_bash,
+    key_recipe,
     looks_like_auth_file,
     run_key_recipe,
 )
