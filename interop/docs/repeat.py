@@ -11,7 +11,7 @@ from server_stub.records import Connection, by_connection
 
 from ..judge import p_missed
 from ..process import Finished
-from .clients import Prepared, evidence, output, run
+from .clients import Prepared, evidence, key_line, output, run
 
 RUN_TIMEOUT = 30.0  # one run of a snippet; a client that waits forever on a silent server is killed
 MAX_RUNS = 3000  # bounds the events kept in memory for a very fast snippet
@@ -88,7 +88,8 @@ def _judge(verdict: Verdict, failures: list[Finished], last: Finished, rows_lost
         verdict.evidence = evidence(failures[0]) + _output_tail(failures[0])
     elif n == 0:
         verdict.verdict = "FAILS TO RUN"
-        verdict.detail = "the snippet never completed a handshake with the stub"
+        said = key_line(output(last)) if output(last).strip() else "it printed nothing"
+        verdict.detail = _first_line(f"the snippet never completed a handshake with the stub: {said}", 160)
         verdict.evidence = f"{last.command_line}\n{last.status} without a handshake; its output:" + _output_tail(last)
     elif k == n:
         verdict.verdict = "REJECTED"

@@ -19,15 +19,17 @@ def substitute(code: str, language: str, values: dict, port_moved: bool,
             continue
         replacement = rule["replace"].format(**values)
         pattern = re.compile(rule["pattern"] if "pattern" in rule else re.escape(rule["find"]))
-        found = sorted({m.group(0) for m in pattern.finditer(code)})
+        matches = list(pattern.finditer(code))
+        found = sorted({m.group(0) for m in matches})
         if not found:
             continue
+        shown_text = matches[0].expand(replacement) if "pattern" in rule else replacement
         if "pattern" in rule:  # a pattern's replacement may name its groups (\\1)
             code = pattern.sub(lambda match, text=replacement: match.expand(text), code)
         else:
             code = pattern.sub(lambda _match, text=replacement: text, code)
         tls = tls or rule["tls"]
-        shown = replacement if len(replacement) <= 20 else replacement[:12] + "..."
+        shown = shown_text if len(shown_text) <= 20 else _short(shown_text)
         applied += [f"{_short(text)!r} -> {shown!r} ({rule['why'].format(**values)})" for text in found]
     return code, applied, tls
 
