@@ -31,8 +31,7 @@ def run_snippet_faults(results: list[PageResult], auth_db: Path, port_config: di
                     continue
                 outcomes = []
                 for fault in spec["fault"]:
-                    outcome, why = _one(verdict.prepared, fault, spec, auth_db,
-                                        tls_config if verdict.tls else port_config)
+                    outcome, why = _one(verdict, fault, spec, auth_db, tls_config if verdict.tls else port_config)
                     outcomes.append(SHORT[outcome])
                     if outcome not in ("survives", "fails clearly"):
                         evidence.append(f"{result.page.name} #{snippet_result.snippet.index} ({verdict.label}) under "
@@ -41,8 +40,11 @@ def run_snippet_faults(results: list[PageResult], auth_db: Path, port_config: di
     return rows, [f["column"] for f in spec["fault"]], evidence
 
 
-def _one(prepared, fault: dict, spec: dict, auth_db: Path, port_config: dict) -> tuple[str, str]:
-    with run_stub(auth_db, **port_config, **fault_config(fault)) as stub:
+def _one(verdict, fault: dict, spec: dict, auth_db: Path, port_config: dict) -> tuple[str, str]:
+    """The verdict's snippet once against a stub with the fault (serving the snippet's own keys too)."""
+    prepared = verdict.prepared
+    with run_stub(auth_db, **port_config, **fault_config(fault)) as stub, \
+            stub.extra_keys(verdict.own_keys, replace=True):
         print(f"docs: under fault {fault['name']}: {' '.join(prepared.command)} ...", flush=True)
         finished = run(prepared.command, prepared.cwd, spec["snippet_timeout"], prepared.env)
         stub.wait_for(lambda events: True, timeout=1)

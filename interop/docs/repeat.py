@@ -34,6 +34,7 @@ class Verdict:
     hints: dict = field(default_factory=dict)
     prepared: Prepared | None = field(default=None, repr=False)  # to run it again (under faults)
     tls: bool = False  # the snippet asked for TLS and ran against the TLS stub
+    own_keys: dict = field(default_factory=dict)  # the snippet's own keys the stub served (own_keys.py)
 
     @property
     def p_missed(self) -> float:

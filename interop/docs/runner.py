@@ -160,6 +160,7 @@ def _client(snippet: Snippet, kind: Kind, page_keys: dict, workdir: Path, ctx: C
         verdicts = _attempts(language, code, substitutions, workdir, run_ctx)
     for verdict in verdicts:
         verdict.notes[:0] = served_notes
+        verdict.own_keys = served
         if tls:
             verdict.tls = True
             verdict.notes.insert(0, f"asks for TLS: run against the stub's TLS port {ctx.tls_stub.port}")
