@@ -69,7 +69,12 @@ def main(argv: list[str] | None = None) -> int:
               + f", its TLS twin on port {tls_stub.port} (CA {tls_stub.tls_ca})")
         ctx = Context(stub, load_key(DEFAULT_JWK), out / "work", args.budget, port_moved=not free, tls_stub=tls_stub,
                       java_truststore=_java_truststore(tls_stub.tls_ca, out / "java-truststore"))
-        results = [check_page(extract_page(page), ctx) for page in pages]
+        results = []
+        for path in pages:
+            page = extract_page(path)
+            for note in page.notes:  # what the extraction could not read, and where snippets came from
+                print(f"docs: {page.name}: {note}")
+            results.append(check_page(page, ctx))
         # the fault runs of a TLS snippet: a TLS stub on the port and with the certificate its code names
         tls_config = {"port": tls_stub.port, "tls": True, "tls_cert": str(out / "tls" / "server.pem"),
                       "tls_key": str(out / "tls" / "server.key")}

@@ -1,11 +1,12 @@
 """Checks every snippet of a page: what each block is (classify.py), then client programs run against the
 stub and the rest are validated (checks/). A config string in any block is judged too (a `config` verdict).
 
-A client snippet runs as a reader would run it (newest library versions). When that fails, second,
-labelled attempts follow, each at most once: a declared replacement of a package that cannot be
-installed, the older major version of the client the snippet was written for, its npm packages with
-their install scripts on, and the smallest fix of a fault that has nothing to do with authentication
-(fixes.py). Each shows whether the authentication part works; the first verdict stands.
+A client snippet runs as a reader would run it (newest library versions, install scripts off). When
+that fails, second, labelled attempts follow, in this order and each at most once: its packages with
+their install scripts on, a declared replacement of a package that no longer works, the older majors of
+the client it was written for, and the smallest fix of a fault that has nothing to do with
+authentication (fixes.py). Each shows whether the authentication part works; the first verdict stands.
+The snippet's own key pairs (own_keys.py) are served by the stub while it runs.
 """
 
 from __future__ import annotations
