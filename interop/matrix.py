@@ -20,8 +20,9 @@ ROBUSTNESS_NOTE = ("Robustness columns (faults.toml): each example once against 
                    "* = a third-party library's known outcome, recorded in clients.toml (known_faults).")
 P_MISSED_NOTE = ("P(missed 1/128): probability that a defect failing 1 handshake in 128 went unseen in this many "
                  "accepted handshakes, (127/128)^n. Edge cases seen: how many signatures had r or s below 2^248 (a "
-                 "leading zero byte: raw r||s must keep it, DER drops it) or, in DER, with the top bit set (a 0x00 "
-                 "sign byte), as the stub read them; 'broke' counts those whose handshake was rejected.")
+                 "leading zero byte: raw r||s must keep it, DER drops it; about 1 in 256 each) or, in DER, with the top "
+                 "bit set (a 0x00 sign byte; about 1 in 2), as the stub read them; 'broke' counts those whose "
+                 "handshake was rejected.")
 
 
 def client_row(r: ClientResult) -> list[str]:

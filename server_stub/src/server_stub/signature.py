@@ -182,7 +182,8 @@ def reconsider(verdict: Verdict, line: bytes, keys: dict, messages: list[tuple[s
 # The values of a scalar that decide whether a client's encoding handles it (the codes of the auth
 # event's `edge_cases`): below 2^248 its 32-byte big-endian form starts with a zero byte, which raw r||s
 # must keep (padding) and a DER INTEGER drops (a shorter INTEGER); from 2^255 its top bit is set, so a
-# DER INTEGER needs a 0x00 sign byte before it. About 1 signature in 128 has each of the four.
+# DER INTEGER needs a 0x00 sign byte before it. Each scalar is below 2^248 in about 1 signature in 256
+# (so one of the two in 1 in 128); its top bit is set in about 1 in 2.
 EDGE_CASES = {"r_below_2^248": (0, 1 << 248), "s_below_2^248": (1, 1 << 248),
               "r_top_bit": (0, None), "s_top_bit": (1, None)}
 
