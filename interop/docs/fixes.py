@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
+from .clients.javascript import is_es_module
 from .data import load_fixes
 
 _GO_IMPORT_BLOCK = re.compile(r"^import\s*\((?P<body>.*?)^\)", re.MULTILINE | re.DOTALL)
-_ESM = re.compile(r"^\s*(?:import|export)\s", re.MULTILINE)
 
 
 def minimal_fix(language: str, code: str, evidence: str) -> tuple[str, str] | None:
@@ -49,7 +49,7 @@ def _drop_import(language: str, code: str, name: str, imports: dict) -> str | No
 def _add_import(language: str, code: str, name: str, imports: dict) -> str | None:
     table = imports.get(language, {})
     if language == "javascript":
-        table = table.get("esm" if _ESM.search(code) else "cjs", {})
+        table = table.get("esm" if is_es_module(code) else "cjs", {})
     line = table.get(name)
     if line is None:
         return None

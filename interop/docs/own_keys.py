@@ -16,7 +16,7 @@ from functools import cache
 
 from server_stub.authdb import parse_auth_db
 
-from .checks.config_string import literal_keys
+from .checks.config_string import assigned_string, literal_keys
 from .checks.p256 import b64url, public_point, scalar
 from .data import load_own_keys
 
@@ -34,28 +34,22 @@ def _apis() -> list[dict]:
     return compiled
 
 
-def _resolved(match: re.Match, group: str, code: str) -> str | None:
-    """The literal a placeholder matched, or the string literal the snippet assigns to the name it matched."""
+def _resolved(match: re.Match, group: str, code: str, language: str) -> str | None:
+    """The literal a placeholder matched, or the string the snippet assigns to the name it matched."""
     for kind in ("dq", "sq", "bq"):
         if match.group(group + kind) is not None:
             return match.group(group + kind)
-    name = match.group(group + "name")
-    assigned = re.search(rf"""(?:^[ \t]*|\b(?:const|let|var|val|final|String|string|str)\s+){re.escape(name)}"""
-                         r"""(?:\s*:\s*[\w.<>\[\]| ]+?)?\s*(?::=|=)\s*"""  # `const NAME: string = `, `NAME := `
-                         r"""(?:"([^"\n]*)"|'([^'\n]*)'|`([^`$\n]*)`)""", code, re.MULTILINE)
-    return next((g for g in assigned.groups() if g is not None), None) if assigned else None
-
-
+    return assigned_string(code, language, match.group(group + "name"), match.start())
 
 
 _TRAILING_COMMENT = re.compile(r"(?<=[,(\s])//[^\n]*")  # `"admin", // token name here` (not the // of a URL)
 
 
-def _first_resolved(regex: re.Pattern, group: str, code: str) -> str | None:
+def _first_resolved(regex: re.Pattern, group: str, code: str, language: str) -> str | None:
     """The first match whose placeholder resolves (`keyId: string` in a TypeScript type does not)."""
     for match in regex.finditer(code):
         if group + "dq" in regex.groupindex:
-            value = _resolved(match, group, code)
+            value = _resolved(match, group, code, language)
             if value:
                 return value
     return None
@@ -70,10 +64,11 @@ def api_keys(code: str, language: str) -> list[tuple[str, str, str]]:
             continue
         if len(api["regexes"]) == 1:
             match = next((m for m in api["regexes"][0].finditer(code)
-                          if _resolved(m, "kid", code) and _resolved(m, "d", code)), None)
-            kid, d = (_resolved(match, "kid", code), _resolved(match, "d", code)) if match else (None, None)
+                          if _resolved(m, "kid", code, language) and _resolved(m, "d", code, language)), None)
+            kid, d = (_resolved(match, "kid", code, language), _resolved(match, "d", code, language)) if match else (None, None)
         else:
-            kid, d = _first_resolved(api["regexes"][0], "kid", code), _first_resolved(api["regexes"][1], "d", code)
+            kid, d = _first_resolved(api["regexes"][0], "kid", code, language), \
+                _first_resolved(api["regexes"][1], "d", code, language)
         if kid and d and scalar(d) is not None:
             found.append((kid, d, api["name"]))
     return found

@@ -222,6 +222,9 @@ class _Value:
         self.literal = self.literal or other.literal
 
 
+_TYPED = ("python", "rust", "typescript", "kotlin")  # `name: Type = value` declarations
+
+
 class _Reader:
     """Evaluates the string expressions of a snippet over its tokens, with its assignments as names."""
 
@@ -237,8 +240,10 @@ class _Reader:
         for i, tok in enumerate(toks):
             if tok.kind != "name" or (i and toks[i - 1].text in (".", "->")):
                 continue
+            if i and toks[i - 1].text == ":" and self.language in _TYPED:  # `x: string = ...`: a type, not a name
+                continue
             j = i + 1
-            if j < len(toks) and toks[j].text == ":" and self.language in ("python", "rust", "typescript", "kotlin"):
+            if j < len(toks) and toks[j].text == ":" and self.language in _TYPED:
                 while j < len(toks) and toks[j].text not in ("=", ";", "\n") and toks[j].pos - tok.pos < 80:
                     j += 1
             if j < len(toks) and toks[j].text in ("=", ":="):
@@ -690,6 +695,13 @@ def _key_pair_problem(values: dict[str, str]) -> tuple[str | None, str | None]:
         return ("token_x/token_y are not the public key of token: " + "; ".join(wrong)
                 + " (a server given the auth line of token_x/token_y rejects every signature made with token)"), None
     return None, None
+
+
+def assigned_string(code: str, language: str, name: str, before: int) -> str | None:
+    """The string the snippet last assigns to ``name`` before offset ``before``, as its expressions read
+    (typed declarations, concatenations, format calls included); None when it is not wholly known."""
+    value = _Reader(code, language).name(name, before, set())
+    return None if value.holes() else value.raw()
 
 
 # --- the verdict ------------------------------------------------------------------------------------------

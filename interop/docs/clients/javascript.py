@@ -121,6 +121,11 @@ def _stripped(code: str, workdir: Path, tools: Path | None, prepared: Prepared) 
     return target.read_text(encoding="utf-8")
 
 
+def is_es_module(code: str) -> bool:
+    """Whether the snippet's own text makes it an ES module (import/export, import.meta)."""
+    return bool(_ESM.search(code))
+
+
 def _module_system(code: str, workdir: Path) -> str:
     """"esm" (import/export, or syntax only an ES module parses, such as a top-level await) or "commonjs"."""
     if _ESM.search(code):
