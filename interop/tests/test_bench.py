@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from server_stub.ilp import IlpStream
 
-from interop.bench import ceiling, report, rewrite, shapes
+from interop.bench import ceiling, figures, rewrite, shapes
 from interop.bench.main import main
 from interop.bench.profiling import _is_idle
 from interop.bench.rows import STEP_NS, build_payload, fixture_row
@@ -57,7 +57,7 @@ def test_ratios_state_targets_without_asserting_them():
               "feed": {"shapes": {"text floats": {"per_second": 20_000.0}, "binary doubles": {"per_second": 25_000.0},
                                   "100-double array": {"per_second": 10_000.0}}},
               "rewrite": {"parsers": {"before": {"per_second": 40_000.0}, "after": {"per_second": 30_000.0}}}}
-    by_name = {r["name"]: r for r in report.ratios(result, targets)}
+    by_name = {r["name"]: r for r in figures.ratios(result, targets)}
     assert by_name["stub / QuestDB handshakes/s"] == {"name": "stub / QuestDB handshakes/s", "value": 4.0,
                                                      "target": 1.0, "met": True}
     assert by_name["stub handshakes/s / OpenSSL verify/s (1 core)"]["met"] is False
@@ -70,7 +70,7 @@ def test_ratios_state_targets_without_asserting_them():
     assert by_name["feed rows/s: 100-double array / text floats"]["value"] == 0.5
     assert by_name["feed text rows/s: after / before the grammar rewrite"] == {
         "name": "feed text rows/s: after / before the grammar rewrite", "value": 0.75, "target": 1.0, "met": False}
-    assert report.ratios({**result, "feed": None, "rewrite": None}, targets)[-1]["value"] is None
+    assert figures.ratios({**result, "feed": None, "rewrite": None}, targets)[-1]["value"] is None
 
 
 @pytest.mark.timeout(120)

@@ -1,0 +1,19 @@
+"""targets.toml, checked by the one loader (interop/datafile.py): the targets stated beside the figures,
+never asserted. A misspelt or missing key fails the run before anything is measured, naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..datafile import Key, Table, load_toml
+from ..paths import BENCH_TARGETS
+
+TARGETS = Table({
+    "handshakes": Key(dict, table=Table({"vs_questdb": Key(float), "vs_openssl_verify": Key(float)})),
+    "rows": Key(dict, table=Table({"vs_questdb": Key(float), "per_second": Key(int)})),
+    "ilp": Key(dict, table=Table({"rewrite_after_vs_before": Key(float)})),
+})
+
+
+def load_targets(path: Path = BENCH_TARGETS) -> dict:
+    return load_toml(path, TARGETS)
