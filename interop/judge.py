@@ -6,32 +6,28 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from server_stub.records import Connection, Event, by_connection
+from server_stub.records import Connection
 
+from .evidence import Rule, Tally, p_missed
 from .fixture import diff_rows, row_fields
 from .process import Finished
 from .registry import Client
 
-DEFECT_RATE = 1 / 128  # the unpadded-scalar defect: a leading zero byte in r or s
-
-
-def p_missed(handshakes: int, rate: float = DEFECT_RATE) -> float:
-    """Probability that n independent handshakes all pass although 1 in 128 would fail."""
-    return (1 - rate) ** handshakes
+__all__ = ["CaseResult", "ClientResult", "judge_case", "judge_client", "p_missed"]
 
 
 @dataclass
 class ClientResult:
     client: Client
-    connections: int
-    run: Finished
+    connections: int  # requested over every run
+    runs: list[Finished]  # one per batch (evidence.py), in order
     handshakes: int = 0
     accepted: int = 0
     rows_intact: int = 0
     encodings: Counter = field(default_factory=Counter)
     reasons: Counter = field(default_factory=Counter)
-    edge_cases: Counter = field(default_factory=Counter)  # the auth events' edge_cases, over every handshake
-    edge_cases_broken: Counter = field(default_factory=Counter)  # those of the rejected handshakes
+    tally: Tally = field(default_factory=Tally)  # the edge cases over every handshake, and those that broke
+    stopped: str = ""  # "evidence" or "cap" (evidence.Rule.stopped_by); "" when a run failed first
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -46,20 +42,32 @@ class ClientResult:
     def defect_rate(self) -> float:
         return (self.handshakes - self.accepted) / self.handshakes if self.handshakes else 0.0
 
+    @property
+    def seconds(self) -> float:
+        return sum(run.seconds for run in self.runs)
 
-def judge_client(client: Client, connections: int, run: Finished, events: list[Event],
-                 expected_rows: list[dict]) -> ClientResult:
-    result = ClientResult(client, connections, run)
+    @property
+    def edge_cases(self) -> Counter:
+        return self.tally.seen
+
+    @property
+    def edge_cases_broken(self) -> Counter:
+        return self.tally.broke
+
+
+def judge_client(client: Client, connections: int, runs: list[Finished], conns: dict[int, Connection],
+                 expected_rows: list[dict], rule: Rule | None = None) -> ClientResult:
+    """The verdict on an example from its runs and the connections the stub attributed to it; with `rule`
+    (evidence.py), the run must also have ended on evidence or with P(missed) within its bound."""
+    result = ClientResult(client, connections, runs)
     first_bad_conn = None
-    for conn, seen in sorted(by_connection(events).items()):
+    for conn, seen in sorted(conns.items()):
         auth = seen.auth
         if auth is None:
             continue
         result.handshakes += 1
         result.encodings[auth["encoding"]] += 1
-        result.edge_cases.update(auth.get("edge_cases", ()))
-        if not auth["accepted"]:
-            result.edge_cases_broken.update(auth.get("edge_cases", ()))
+        result.tally.add(auth)
         problems = []
         if auth["accepted"]:
             result.accepted += 1
@@ -83,16 +91,27 @@ def judge_client(client: Client, connections: int, run: Finished, events: list[E
                                    + "\nstub events of that connection:\n" + _events_text(seen.events))
     if result.handshakes != connections:
         result.failures.insert(0, f"{result.handshakes} handshakes recorded, {connections} requested")
+    failed_run = next((run for run in runs if run.exit_code not in _EXITS[client.expect]), None)
     if client.expect == "defective":
         if not result.reasons[client.defect]:
             result.failures.append(f"defect {client.defect} not observed in {result.handshakes} handshakes")
-        if run.exit_code not in (0, 1):
+        if failed_run is not None:
             result.failures.append("the anti-example did not finish (exit 0 or 1 expected)")
-    elif run.exit_code != 0:
+    elif failed_run is not None:
         result.failures.append("the example failed")
+    if rule is not None and failed_run is None:
+        result.stopped = rule.stopped_by(client.encoding, result.tally)
+        if result.stopped == "cap" and client.expect != "defective" and result.p_missed > rule.max_p_missed:
+            missing = ", ".join(case.shown for case in rule.missing(client.encoding, result.tally))
+            result.failures.append(f"not enough evidence: {missing} seen fewer than {rule.k} times, and P(missed 1/128) "
+                                   f"= {result.p_missed:.1e} after {result.accepted} accepted handshakes "
+                                   f"(at most {rule.max_p_missed:g})")
     if result.failures:
-        result.failures.append(run.describe())
+        result.failures.append((failed_run or runs[-1]).describe() if runs else "the example never ran")
     return result
+
+
+_EXITS = {"accepted": {0}, "defective": {0, 1}}  # an anti-example exits 1 after a batch with a failed connection
 
 
 def _events_text(events: list[dict], limit: int = 12) -> str:

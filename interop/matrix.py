@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .evidence import Rule
 from .judge import CaseResult, ClientResult
 from .report import JUnitCase, fenced, markdown_table, write_junit, write_markdown
 
 CLIENT_HEADER = ["example", "language", "encoding", "handshakes", "accepted", "rows intact", "P(missed 1/128)",
-                 "edge cases seen", "result"]
-# The edge cases (the auth event's edge_cases) that decide an encoding, as the matrix names them.
-EDGE_CASES = {"p1363": {"r_below_2^248": "r<2^248", "s_below_2^248": "s<2^248"},
-              "der": {"r_below_2^248": "r<2^248", "s_below_2^248": "s<2^248", "r_top_bit": "r top bit",
-                      "s_top_bit": "s top bit"}}
+                 "edge cases seen", "stopped", "result"]
 CASE_HEADER = ["case", "expected", "observed", "result"]
 ROBUSTNESS_NOTE = ("Robustness columns (faults.toml): each example once against a stub that misbehaves on purpose; "
                    "ok = survives, error = fails with a clear one-line error; HANGS, MISBEHAVES, UNCLEAR fail; "
@@ -25,7 +22,22 @@ P_MISSED_NOTE = ("P(missed 1/128): probability that a defect failing 1 handshake
                  "handshake was rejected.")
 
 
-def client_row(r: ClientResult) -> list[str]:
+def stopping_note(rule: Rule) -> str:
+    """The legend of the `stopped` column, with the rule's numbers (evidence.toml)."""
+    if not rule.k:
+        return f"Stopped: a fixed count of {rule.cap} connections per example was asked for (--connections)."
+    return (f"Stopped (evidence.toml): each example ran in batches of {rule.batch} connections until every edge case of "
+            f"its encoding had been seen {rule.k} time(s) ('evidence'), or {rule.cap} handshakes ('cap', where "
+            f"P(missed 1/128) is at most {rule.max_p_missed:g}).")
+
+
+def variable_columns_note(faults: list) -> str:
+    """The legend of the fault columns whose outcome legitimately varies from run to run (faults.toml `varies`)."""
+    varying = {f.fault["column"]: f.fault["varies"] for f in faults if f.fault.get("varies")}
+    return " ".join(f"{column}: varies from run to run: {why}" for column, why in varying.items())
+
+
+def client_row(r: ClientResult, rule: Rule) -> list[str]:
     encodings = ", ".join(f"{e}" if n == r.handshakes else f"{e} {n}" for e, n in r.encodings.most_common()) or "-"
     if r.client.expect == "defective":
         rejected = r.handshakes - r.accepted
@@ -36,24 +48,29 @@ def client_row(r: ClientResult) -> list[str]:
         verdict = "PASS" if r.passed else "FAIL"
     missed = "-" if r.client.expect == "defective" else f"{r.p_missed:.1e}"
     return [r.client.id, r.client.language, encodings, str(r.handshakes), accepted,
-            f"{r.rows_intact}/{r.accepted}", missed, edge_cases_seen(r), verdict]
+            f"{r.rows_intact}/{r.accepted}", missed, edge_cases_seen(r, rule), stopped(r), verdict]
 
 
-def edge_cases_seen(r: ClientResult) -> str:
+def edge_cases_seen(r: ClientResult, rule: Rule) -> str:
     """"r<2^248 7, s<2^248 9 (6 broke)": the edge cases of the example's encoding, with how many broke."""
-    names = EDGE_CASES.get(r.client.encoding, {})
     shown = []
-    for code, name in names.items():
-        broke = r.edge_cases_broken[code]
-        shown.append(f"{name} {r.edge_cases[code]}" + (f" ({broke} broke)" if broke else ""))
+    for case in rule.relevant(r.client.encoding):
+        broke = r.tally.broke[case.code]
+        shown.append(f"{case.shown} {r.tally.seen[case.code]}" + (f" ({broke} broke)" if broke else ""))
     return ", ".join(shown) or "-"
 
 
-def client_matrix(clients: list[ClientResult], faults: list) -> tuple[list[str], list[list[str]]]:
+def stopped(r: ClientResult) -> str:
+    """"evidence, 3 runs": why the example's run ended (evidence.py), and in how many batches."""
+    runs = f"{len(r.runs)} run" + ("s" if len(r.runs) != 1 else "")
+    return f"{r.stopped or 'failure'}, {runs}"
+
+
+def client_matrix(clients: list[ClientResult], faults: list, rule: Rule) -> tuple[list[str], list[list[str]]]:
     """The example matrix, with one robustness column per fault when faults were run."""
     columns = list(dict.fromkeys(f.fault["column"] for f in faults))
     outcome = {(f.client.id, f.fault["column"]): f.short for f in faults}
-    rows = [client_row(r) + [outcome.get((r.client.id, c), "-") for c in columns] for r in clients]
+    rows = [client_row(r, rule) + [outcome.get((r.client.id, c), "-") for c in columns] for r in clients]
     return CLIENT_HEADER + columns, rows
 
 
@@ -78,8 +95,9 @@ def failures(clients: list[ClientResult], faults: list, cases: list[CaseResult])
 
 
 def write_report(path: Path, matrix: tuple, clients: list[ClientResult], faults: list, cases: list[CaseResult],
-                 extra: list[str], summary: str) -> None:
-    blocks = ["## Examples", markdown_table(*matrix), P_MISSED_NOTE, ROBUSTNESS_NOTE]
+                 extra: list[str], summary: str, rule: Rule) -> None:
+    blocks = ["## Examples", markdown_table(*matrix), P_MISSED_NOTE, stopping_note(rule), ROBUSTNESS_NOTE,
+              variable_columns_note(faults)]
     if cases:
         blocks += ["## Negative matrix (reference signer)", markdown_table(CASE_HEADER, [case_row(r) for r in cases])]
     failed = failures(clients, faults, cases)
@@ -93,7 +111,7 @@ def write_report(path: Path, matrix: tuple, clients: list[ClientResult], faults:
 
 def write_junit_report(path: Path, clients: list[ClientResult], faults: list, cases: list[CaseResult],
                        extra: list[str]) -> None:
-    runs = ([(r.client.id, f"interop.{r.client.language}", r.run.seconds, r.failures) for r in clients]
+    runs = ([(r.client.id, f"interop.{r.client.language}", r.seconds, r.failures) for r in clients]
             + [(f"{r.client.id}--{r.fault['name']}", "interop.faults", r.run.seconds if r.run else 0.0,
                 [] if r.passed else [f"{r.outcome}: {r.evidence}"]) for r in faults]
             + [(r.case["id"], "interop.negative", 0.0, r.failures) for r in cases]

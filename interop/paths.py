@@ -22,6 +22,7 @@ SCHEMA = INTEROP / "schema.toml"  # the tables declared before the rows arrive (
 REGISTRY = INTEROP / "clients.toml"  # the client registry (contract 4)
 NEGATIVE_CASES = INTEROP / "negative_cases.toml"
 FAULTS = INTEROP / "faults.toml"
+EVIDENCE = INTEROP / "evidence.toml"  # when an example's run stops: on evidence (evidence.py)
 
 DOCS = INTEROP / "docs"
 DOCS_EXPECTATIONS = INTEROP / "docs_expectations.toml"
@@ -41,13 +42,15 @@ def private_key_copies(folder: Path) -> dict[str, Path]:
     """{key id: path}: every test key of KEYS copied into `folder` with mode 0600 (they are private
     keys, even if public test vectors)."""
     folder.mkdir(parents=True, exist_ok=True)
-    copies = {}
-    for source in sorted(KEYS.glob("*.jwk.json")):
-        target = folder / source.name
-        target.unlink(missing_ok=True)
-        # Created with mode 0600 from the start (O_EXCL: never through an existing file or link).
-        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(source.read_bytes())
-        copies[source.name.removesuffix(".jwk.json")] = target
-    return copies
+    return {source.name.removesuffix(".jwk.json"): write_private(folder / source.name, source.read_bytes())
+            for source in sorted(KEYS.glob("*.jwk.json"))}
+
+
+def write_private(target: Path, data: bytes) -> Path:
+    """Write `data` to `target` created with mode 0600 from the start (O_EXCL: never through an existing
+    file or link; one left by an earlier run is replaced)."""
+    target.unlink(missing_ok=True)
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+    return target

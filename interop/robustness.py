@@ -3,13 +3,12 @@ hangs or misbehaves."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from server_stub.faults import FAULTS as STUB_FAULTS
 from server_stub.faults import PARAMETERS as FAULT_PARAMETERS
-from server_stub.records import Connection, by_connection
+from server_stub.records import Connection
 
 from .datafile import ABSENT, DataFileError, Key, Table, entry_name, load_toml
 from .fixture import diff_rows, expected_for, row_fields
@@ -17,8 +16,9 @@ from .paths import FAULTS
 from .process import Finished
 from .registry import Client
 from .run_example import CONTRACT_DEFAULT_TIMEOUT_S, run_example
-from .stubproc import StubProcess
+from .shared_stub import SharedStub
 
+SETTLE_TIMEOUT = 2.0  # seconds for the stub to record the close of a fault run's connection
 ACCEPTABLE = {"survives", "fails clearly"}
 SHORT = {"survives": "ok", "fails clearly": "error", "fails unclearly": "UNCLEAR", "hangs": "HANGS",
          "misbehaves": "MISBEHAVES", "stub failed": "STUB FAILED"}
@@ -54,6 +54,7 @@ FAULT = Table({
     "auth_possible": Key(bool),  # whether a handshake can succeed under it (then the rows must arrive)
     "fault_delay": Key(float, ABSENT),  # --fault-delay; absent: the stub's default
     "fault_rows": Key(int, ABSENT),  # --fault-rows; absent: the stub's default
+    "varies": Key(str, ABSENT),  # why the column's outcome legitimately differs between runs (its legend says so)
 }, label="name")
 FILE = Table({
     "example_timeout": Key(float),  # ILP_TIMEOUT_S of the examples under a fault
@@ -88,25 +89,15 @@ def load_faults(path: Path = FAULTS) -> dict:
     return spec
 
 
-def run_faults(clients: list[Client], spec: dict, auth_db: Path, keys: dict, build_dir: Path, out: Path,
-               workers: int = 4) -> list[FaultResult]:
-    """Each client once under each fault of `spec` (load_faults), `workers` runs at a time (most of them
-    wait on timeouts)."""
-    jobs = [(client, fault) for client in clients for fault in spec["fault"]]
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(lambda job: _one(*job, spec, auth_db, keys, build_dir, out), jobs))
-
-
-def _one(client: Client, fault: dict, spec: dict, auth_db: Path, keys: dict, build_dir: Path,
-         out: Path) -> FaultResult:
-    events_path = out / "faults" / f"{client.id}--{fault['name']}.jsonl"
+def run_fault(client: Client, fault: dict, spec: dict, stub: SharedStub, jwk: Path, build_dir: Path) -> FaultResult:
+    """`client` once (ILP_CONNECTIONS=1) against `stub`, which injects `fault` and may serve other
+    examples at the same time: its connections are the ones that named the example's key id."""
     try:
-        with StubProcess(auth_db, events_path, *fault_arguments(fault), tls=client.tls) as stub:
-            run = run_example(client, build_dir, stub.host, stub.port, keys[client.key], 1,
-                              timeout=spec["timeout"], example_timeout=spec["example_timeout"], tls_ca=stub.tls_ca)
+        run = run_example(client, build_dir, stub.host, stub.port, jwk, 1, timeout=spec["timeout"],
+                          example_timeout=spec["example_timeout"], tls_ca=stub.tls_ca)
+        conns = stub.settle(client.id, 1, SETTLE_TIMEOUT)
     except Exception as error:  # noqa: BLE001 (reported as the outcome, with the reason)
         return FaultResult(client, fault, "stub failed", None, str(error))
-    conns = by_connection(stub.events())
     outcome, evidence = classify(run.exit_code, run.stderr, run.describe(), conns, fault, spec["max_error_lines"],
                                  expected_for(client))
     return FaultResult(client, fault, outcome, run, evidence)

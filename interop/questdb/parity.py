@@ -125,10 +125,10 @@ def example_parity(client, connections: int, keys: dict, auth: Path, build_dir: 
     with StubProcess(auth, out / "events" / f"parity-{client.id}.jsonl") as stub:
         stub_run = run_example(client, build_dir, stub.host, stub.port, keys[client.key], connections,
                                timeout=60 + 0.1 * connections)
-    events = stub.events()
-    judged = judge_client(client, connections, stub_run, events, expected)
+    conns = by_connection(stub.events())
+    judged = judge_client(client, connections, [stub_run], conns, expected)
     # The rows the stub recorded on the connections it accepted (a row it refuses is not one).
-    stub_rows = sum(len(seen.rows) for seen in by_connection(events).values() if (seen.auth or {}).get("accepted"))
+    stub_rows = sum(len(seen.rows) for seen in conns.values() if (seen.auth or {}).get("accepted"))
     stub_side = Side(judged.accepted, rows=stub_rows,
                      detail=f"{judged.accepted}/{judged.handshakes} accepted, {judged.rows_intact} with rows intact")
 

@@ -7,8 +7,11 @@ import json
 import subprocess
 import sys
 
+from server_stub.records import by_connection
+
 from interop.fixture import expected_rows, load_rows
-from interop.judge import judge_client, p_missed
+from interop.judge import judge_client as _judge_client
+from interop.judge import p_missed
 from interop.paths import REPO
 from interop.process import Finished
 from interop.registry import Client
@@ -48,6 +51,11 @@ def _events(n: int, rows: list[dict], encoding="p1363", accepted=True, reason_co
 
 
 RUN_OK = Finished(["x"], 0, "", "", 0.1, 10)
+
+
+def judge_client(client, connections, run, events, rows, rule=None):
+    """The judge over one run and its events, as the harness calls it after grouping them."""
+    return _judge_client(client, connections, [run], by_connection(events), rows, rule)
 ROWS = expected_rows(load_rows())
 
 

@@ -153,10 +153,26 @@ class Connection:
     def accepted(self) -> bool:
         return self.auth is not None and self.auth["accepted"]
 
+    def add(self, event: Event) -> None:
+        """Record one more event of this connection."""
+        self.events.append(event)
+        kind = event["event"]
+        if kind == "row":
+            self.rows.append(event)
+        elif kind == "ilp_error":
+            self.ilp_errors.append(event)
+        elif kind == "connect":
+            self.connect, self.peer = event, event["peer"]
+        elif kind == "auth":
+            self.auth = event
+        elif kind == "close":
+            self.close = event
 
-def by_connection(events: Iterable[Event]) -> dict[int, Connection]:
-    """Events grouped per connection number (events without one, listening and stopped, are left out)."""
-    conns: dict[int, Connection] = {}
+
+def by_connection(events: Iterable[Event], into: dict[int, Connection] | None = None) -> dict[int, Connection]:
+    """Events grouped per connection number (events without one, listening and stopped, are left out);
+    `into`: a grouping to add them to, for a reader that keeps its place."""
+    conns: dict[int, Connection] = {} if into is None else into
     for event in events:
         conn = event.get("conn")
         if conn is None:
@@ -164,18 +180,7 @@ def by_connection(events: Iterable[Event]) -> dict[int, Connection]:
         entry = conns.get(conn)
         if entry is None:
             entry = conns[conn] = Connection(conn)
-        entry.events.append(event)
-        kind = event["event"]
-        if kind == "row":
-            entry.rows.append(event)
-        elif kind == "ilp_error":
-            entry.ilp_errors.append(event)
-        elif kind == "connect":
-            entry.connect, entry.peer = event, event["peer"]
-        elif kind == "auth":
-            entry.auth = event
-        elif kind == "close":
-            entry.close = event
+        entry.add(event)
     return conns
 
 
