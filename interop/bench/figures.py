@@ -15,7 +15,7 @@ from .shapes import ARRAY, BINARY_DOUBLES, TEXT_FLOATS
 def measured() -> dict:
     """What the parts fill in, by the keys bench.json gives them (None: skipped, or failed)."""
     return {"handshakes": {}, "rows": {}, "openssl": None, "floor": None, "feed": None, "rewrite": None,
-            "interop": None, "profile": {}}
+            "interop": None, "interop_cold": None, "docs_warm": None, "profile": {}}
 
 
 def build(*, started: datetime, machine: dict, git: dict, config: dict, targets: dict, parts: dict, errors: dict,
@@ -36,8 +36,16 @@ def build(*, started: datetime, machine: dict, git: dict, config: dict, targets:
     return result
 
 
+AT_LEAST, AT_MOST = "at least", "at most"
+# bench.json's key of each time to verdict (times.py) and its key in targets.toml [times]
+TIMES = (("interop", "interop_warm_seconds", "interop run, warm"),
+         ("interop_cold", "interop_cold_seconds", "interop run, cold"),
+         ("docs_warm", "docs_warm_seconds", "docs check, warm"))
+
+
 def ratios(result: dict, targets: dict) -> list[dict]:
-    """Each ratio with its target (None: shown for context only) and whether it is met."""
+    """Each ratio with its target (None: shown for context only) and whether it is met: rates against
+    rates (met at least at the target), then each time to verdict against its target (met at most 1)."""
     hs, rows = result["handshakes"], result["rows"]
     stub_hs, qdb_hs = _rate(hs.get("stub")), _rate(hs.get("questdb"))
     verify = (result.get("openssl") or {}).get("verify_per_second")
@@ -64,12 +72,20 @@ def ratios(result: dict, targets: dict) -> list[dict]:
         ("feed text rows/s: after / before the grammar rewrite", _rate(parsers.get(AFTER)), _rate(parsers.get(BEFORE)),
          targets["ilp"]["rewrite_after_vs_before"]),
     ]
-    out = []
-    for name, top, bottom, target in pairs:
-        value = top / bottom if top is not None and bottom else None
-        met = None if value is None or target is None else value >= target
-        out.append({"name": name, "value": None if value is None else round(value, 4), "target": target, "met": met})
+    out = [ratio(name, top, bottom, target) for name, top, bottom, target in pairs]
+    for key, target_key, label in TIMES:
+        seconds = targets["times"][target_key]
+        out.append(ratio(f"{label}: s / {seconds:g} s", _seconds(result.get(key)), seconds, 1.0, AT_MOST))
     return out
+
+
+def ratio(name: str, top: float | None, bottom: float | None, target: float | None, bound: str = AT_LEAST) -> dict:
+    """top / bottom (None when either is missing), met when at least (or at most) `target`; a ratio
+    without a target is context only (met None)."""
+    value = top / bottom if top is not None and bottom else None
+    met = None if value is None or target is None else value >= target if bound == AT_LEAST else value <= target
+    return {"name": name, "value": None if value is None else round(value, 4), "target": target, "bound": bound,
+            "met": met}
 
 
 def _per_core(part: dict | None) -> float | None:
@@ -79,3 +95,7 @@ def _per_core(part: dict | None) -> float | None:
 
 def _rate(part: dict | None) -> float | None:
     return None if not part or part.get("error") else part.get("per_second")
+
+
+def _seconds(part: dict | None) -> float | None:
+    return None if not part or part.get("error") else part.get("seconds")

@@ -16,7 +16,9 @@ and the others still report:
    the grammar rewrite (read from git) and after it (rewrite.py);
 5. where the stub misses a target, the same load again against the stub under pyinstrument
    (profiles.py, profiled_stub.py); top functions by self and cumulative time;
-6. the warm interop run's wall time (`python -m interop`, skipped with --skip-interop; times.py).
+6. time to verdict (times.py): `python -m interop` warm (--skip-interop) and cold, from a fresh clone of
+   HEAD with an empty build folder and GOCACHE (--skip-cold), and `python -m interop.docs` over
+   ../shared/docs-pages, warm (--skip-docs); each beside its target in targets.toml [times].
 
 figures.py assembles every figure and the ratios against targets.toml (targets.py) into
 BUILD/bench/bench.json; report.py renders the table printed here. Exit code 0 unless a part could not be
@@ -91,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
             parts["profile"][kind] = summary
     if not args.skip_interop:
         parts["interop"] = part("interop", times.interop_warm, args, out)
+    if not args.skip_cold:
+        parts["interop_cold"] = part("interop cold", times.interop_cold, args, out)
+    if not args.skip_docs:
+        parts["docs_warm"] = part("docs warm", times.docs_warm, args, out)
 
     result = figures.build(started=started_at, machine=described, git=machine.git_state(), config=vars(args),
                            targets=targets, parts=parts, errors=errors, seconds=time.perf_counter() - started)
@@ -117,8 +123,14 @@ def _parse(argv):
     parser.add_argument("--skip-questdb", action="store_true")
     parser.add_argument("--skip-interop", action="store_true", help="do not time `python -m interop`")
     parser.add_argument("--interop-arg", action="append", default=[], metavar="ARG",
-                        help="passed on to `python -m interop` (repeatable)")
+                        help="passed on to `python -m interop`, warm and cold (repeatable)")
     parser.add_argument("--interop-timeout", type=float, default=times.INTEROP_TIMEOUT)
+    parser.add_argument("--skip-cold", action="store_true",
+                        help="do not time `python -m interop` from a fresh clone and empty build folder and GOCACHE")
+    parser.add_argument("--cold-timeout", type=float, default=times.COLD_TIMEOUT)
+    parser.add_argument("--skip-docs", action="store_true",
+                        help="do not time `python -m interop.docs` over ../shared/docs-pages (warm)")
+    parser.add_argument("--docs-timeout", type=float, default=times.DOCS_TIMEOUT, help="for each of its two runs")
     parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
                         help="profile the stub (pyinstrument) where it misses a target (auto), always, or never")
     parser.add_argument("--profile-seconds", type=float, default=3.0, help="handshake load under the profiler")

@@ -60,19 +60,12 @@ def render(result: dict) -> str:
     lines += _feed_lines(result)
     lines.append("(whole machine: every process and the kernel's loopback TCP work; \"other\" is what neither the "
                  "load generator nor the server used)")
-    interop = result.get("interop")
-    if interop is None:
-        lines.append("interop run, warm (python -m interop): skipped")
-    elif interop.get("error"):
-        lines.append(f"interop run, warm (python -m interop): FAILED: {interop['error']}")
-    else:
-        lines.append(f"interop run, warm (python -m interop): {interop['seconds']:.1f} s wall "
-                     f"(exit {interop['exit_code']}; {interop.get('summary') or 'no summary line'})")
+    lines += _time_lines(result)
     lines.append("")
     ratio_grid = [["ratio", "value", "target", "met"]]
     for r in result["ratios"]:
         ratio_grid.append([r["name"], "-" if r["value"] is None else f"{r['value']:.3f}",
-                           "(context)" if r["target"] is None else f">= {r['target']:.2f}",
+                           "(context)" if r["target"] is None else f"{_BOUNDS[r['bound']]} {r['target']:.2f}",
                            {True: "yes", False: "NO", None: "-"}[r["met"]]])
     lines.append(table(ratio_grid[0], ratio_grid[1:], rule=False))
     failures = [f"{name}: {error}" for name, error in result["errors"].items()]
@@ -97,6 +90,36 @@ def _feed_lines(result: dict) -> list[str]:
                      f"side by side: the parser before the grammar rewrite ({rw['source']}, from git) "
                      f"{before['per_second']:,.0f} rows/s ({before['us_per_row']} us/row), after it (server_stub.ilp) "
                      f"{after['per_second']:,.0f} rows/s ({after['us_per_row']} us/row)")
+    return lines
+
+
+_BOUNDS = {"at least": ">=", "at most": "<="}
+
+
+def _time_lines(result: dict) -> list[str]:
+    """One line for each time to verdict (times.py)."""
+    cold = result.get("interop_cold") or {}
+    docs = result.get("docs_warm") or {}
+    warmup = docs.get("warmup")
+    labels = {
+        "interop": "interop run, warm (python -m interop)",
+        "interop_cold": "interop run, cold (python -m interop from a clone of HEAD"
+                        + (f" {cold['commit'][:10]}" if cold.get("commit") else "")
+                        + ", empty build folder and GOCACHE, package caches kept)",
+        "docs_warm": "docs check, warm (python -m interop.docs"
+                     + (f", {len(docs['pages'])} pages of ../shared/docs-pages" if docs.get("pages") else "")
+                     + (f", after a warm-up run of {warmup['seconds']:.1f} s" if warmup else "") + ")",
+    }
+    lines = []
+    for key, label in labels.items():
+        part = result.get(key)
+        if part is None:
+            lines.append(f"{label}: skipped")
+        elif part.get("error"):
+            lines.append(f"{label}: FAILED: {part['error']}")
+        else:
+            lines.append(f"{label}: {part['seconds']:.1f} s wall (exit {part['exit_code']}; "
+                         f"{part.get('summary') or 'no summary line'})")
     return lines
 
 

@@ -1,19 +1,25 @@
-"""The benchmark's own checks: parsing, the payloads, the parser before the rewrite, the table, and a short
-run against the stub only."""
+"""The benchmark's own checks: parsing, the payloads, the parser before the rewrite, the targets file, the
+figures builder and its ratios, the timed commands, the table, and a short run against the stub only."""
 
 from __future__ import annotations
 
 import json
 import struct
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from server_stub.ilp import IlpStream
 
-from interop.bench import ceiling, figures, rewrite, shapes
+from interop.bench import ceiling, figures, rewrite, shapes, times
 from interop.bench.main import main
+from interop.bench.parts import run_part
 from interop.bench.profiling import _is_idle
 from interop.bench.rows import STEP_NS, build_payload, fixture_row
+from interop.bench.targets import load_targets
+from interop.datafile import DataFileError
+from interop.paths import BENCH_TARGETS
 
 OPENSSL_3_OUTPUT = """\
 version: 3.0.19
@@ -47,9 +53,14 @@ def test_idle_frames():
     assert not _is_idle(("ECPublicKey.verify", "<built-in>", 0))
 
 
+TARGETS = {"handshakes": {"vs_questdb": 1.0, "vs_openssl_verify": 0.5},
+           "rows": {"vs_questdb": 1.0, "per_second": 1_000_000}, "ilp": {"rewrite_after_vs_before": 1.0},
+           "times": {"interop_warm_seconds": 20, "interop_cold_seconds": 120, "docs_warm_seconds": 120}}
+TIME_RATIOS = ["interop run, warm: s / 20 s", "interop run, cold: s / 120 s", "docs check, warm: s / 120 s"]
+
+
 def test_ratios_state_targets_without_asserting_them():
-    targets = {"handshakes": {"vs_questdb": 1.0, "vs_openssl_verify": 0.5},
-               "rows": {"vs_questdb": 1.0, "per_second": 1_000_000}, "ilp": {"rewrite_after_vs_before": 1.0}}
+    targets = TARGETS
     result = {"handshakes": {"stub": {"per_second": 2000.0, "server_cpu_cores": 0.5},
                              "questdb": {"per_second": 500.0, "server_cpu_cores": None}},
               "rows": {"stub": {"per_second": 10_000.0}, "questdb": {"error": "no java"}},
@@ -59,24 +70,115 @@ def test_ratios_state_targets_without_asserting_them():
               "rewrite": {"parsers": {"before": {"per_second": 40_000.0}, "after": {"per_second": 30_000.0}}}}
     by_name = {r["name"]: r for r in figures.ratios(result, targets)}
     assert by_name["stub / QuestDB handshakes/s"] == {"name": "stub / QuestDB handshakes/s", "value": 4.0,
-                                                     "target": 1.0, "met": True}
+                                                     "target": 1.0, "bound": "at least", "met": True}
     assert by_name["stub handshakes/s / OpenSSL verify/s (1 core)"]["met"] is False
     assert by_name["stub handshakes per server core-second / OpenSSL verify/s"]["value"] == 0.5
     assert by_name["QuestDB handshakes per server core-second / OpenSSL verify/s"]["value"] is None
     assert by_name["stub / QuestDB ILP rows/s"]["value"] is None
     assert by_name["stub ILP rows/s / 1,000,000 rows/s"]["value"] == 0.01
     assert by_name["feed rows/s: binary doubles / text floats"] == {
-        "name": "feed rows/s: binary doubles / text floats", "value": 1.25, "target": None, "met": None}
+        "name": "feed rows/s: binary doubles / text floats", "value": 1.25, "target": None, "bound": "at least",
+        "met": None}
     assert by_name["feed rows/s: 100-double array / text floats"]["value"] == 0.5
     assert by_name["feed text rows/s: after / before the grammar rewrite"] == {
-        "name": "feed text rows/s: after / before the grammar rewrite", "value": 0.75, "target": 1.0, "met": False}
-    assert figures.ratios({**result, "feed": None, "rewrite": None}, targets)[-1]["value"] is None
+        "name": "feed text rows/s: after / before the grammar rewrite", "value": 0.75, "target": 1.0,
+        "bound": "at least", "met": False}
+    without = {r["name"]: r for r in figures.ratios({**result, "feed": None, "rewrite": None}, targets)}
+    assert without["feed text rows/s: after / before the grammar rewrite"]["value"] is None
+    assert [by_name[name]["value"] for name in TIME_RATIOS] == [None, None, None]  # no time measured
+
+
+def test_times_are_measured_against_their_targets_and_met_at_most_1():
+    result = {"handshakes": {}, "rows": {}, "interop": {"seconds": 25.0, "exit_code": 1},
+              "interop_cold": {"seconds": 60.0, "exit_code": 0},
+              "docs_warm": {"seconds": 900.2, "exit_code": None, "error": "did not finish within 900 s"}}
+    by_name = {r["name"]: r for r in figures.ratios(result, TARGETS)}
+    warm, cold, docs = (by_name[name] for name in TIME_RATIOS)
+    assert warm == {"name": "interop run, warm: s / 20 s", "value": 1.25, "target": 1.0, "bound": "at most",
+                    "met": False}  # a failing run's verdict still took its seconds
+    assert (cold["value"], cold["met"]) == (0.5, True)
+    assert (docs["value"], docs["met"]) == (None, None)  # a timeout measured nothing
+    assert figures.ratio("on target", 20.0, 20, 1.0, figures.AT_MOST)["met"] is True
+    assert figures.ratio("just over", 20.1, 20, 1.0, figures.AT_MOST) == {
+        "name": "just over", "value": 1.005, "target": 1.0, "bound": "at most", "met": False}
+    assert figures.ratio("context", 1.0, 2.0, None)["met"] is None
+    assert figures.ratio("nothing to divide by", 1.0, 0, 1.0)["value"] is None
+
+
+def _targets_with(tmp_path: Path, old: str, new: str) -> Path:
+    text = BENCH_TARGETS.read_text("utf-8")
+    assert old in text
+    path = tmp_path / "targets.toml"
+    path.write_text(text.replace(old, new), "utf-8")
+    return path
+
+
+def test_the_targets_file_states_the_times_and_the_loader_checks_them(tmp_path: Path):
+    assert load_targets()["times"] == {"interop_warm_seconds": 20, "interop_cold_seconds": 120, "docs_warm_seconds": 120}
+    misspelt = _targets_with(tmp_path, "interop_cold_seconds = ", "interop_cold_secs = ")
+    with pytest.raises(DataFileError, match=r"targets.toml: times: unknown keys \['interop_cold_secs'\] .*; "
+                                            r"missing keys \['interop_cold_seconds'\]"):
+        load_targets(misspelt)
+    with pytest.raises(DataFileError, match=r"times: docs_warm_seconds = 0; expected seconds above 0"):
+        load_targets(_targets_with(tmp_path, "docs_warm_seconds = 120", "docs_warm_seconds = 0"))
+    with pytest.raises(DataFileError, match=r"times: interop_warm_seconds = '20'; expected a number"):
+        load_targets(_targets_with(tmp_path, "interop_warm_seconds = 20", "interop_warm_seconds = '20'"))
+    with pytest.raises(DataFileError, match=r"top level: .*missing keys \['times'\]"):
+        load_targets(_targets_with(tmp_path, "[times]", "[time]"))
+
+
+def test_the_figures_builder_assembles_bench_json(tmp_path: Path):
+    parts = {**figures.measured(), "questdb": {"version": "9.9.9", "startup_seconds": 4.2,
+                                              "handshakes": {"error": "no java"}, "rows": {"error": "no java"}},
+             "interop": {"seconds": 10.0, "exit_code": 0, "summary": "interop: 3 passed, 0 failed"},
+             "docs_warm": {"error": "no pages in X", "pages": []}}
+    parts["handshakes"]["questdb"] = parts["rows"]["questdb"] = {"error": "no java"}
+    machine = {"cores": 2, "python": "3.11", "questdb": "1.0 (pinned)"}
+    config = {"build_dir": tmp_path, "workers": 2, "duration": 1.0, "warmup": 0.5, "rows": 10}
+    result = figures.build(started=datetime(2026, 1, 2, tzinfo=UTC), machine=machine, git={}, config=config,
+                           targets=TARGETS, parts=parts, errors={"docs warm": "no pages in X"}, seconds=12.34)
+    assert "questdb" not in result  # its version and start-up time went into the machine's description
+    assert result["machine"] == {"cores": 2, "python": "3.11", "questdb": "9.9.9", "questdb_startup_seconds": 4.2}
+    assert result["config"]["build_dir"] == str(tmp_path) and result["seconds"] == 12.3
+    assert result["started"] == "2026-01-02T00:00:00+00:00" and result["ratios"] == figures.ratios(result, TARGETS)
+    lines = result["table"].splitlines()
+    assert "interop run, warm (python -m interop): 10.0 s wall (exit 0; interop: 3 passed, 0 failed)" in lines
+    assert ("interop run, cold (python -m interop from a clone of HEAD, empty build folder and GOCACHE, package "
+            "caches kept): skipped") in lines
+    assert "docs check, warm (python -m interop.docs): FAILED: no pages in X" in lines
+    assert "FAILED docs warm: no pages in X" in lines
+    warm = next(line for line in lines if line.startswith("interop run, warm: s / 20 s"))
+    assert warm.split()[-4:] == ["0.500", "<=", "1.00", "yes"]
+    assert json.loads(json.dumps(result)) == result  # bench.json is written from it as it is
+
+
+def test_a_timed_command_keeps_its_exit_code_summary_and_output_tails_when_it_fails(tmp_path: Path):
+    script = "import sys; print('build go: built (1.0 s)'); print('interop: 3 passed, 1 failed'); sys.exit(1)"
+    failed = times.timed([sys.executable, "-c", script], tmp_path, 30, tmp_path / "run.log")
+    assert failed["exit_code"] == 1 and failed["summary"] == "interop: 3 passed, 1 failed" and "error" not in failed
+    assert failed["builds"] == {"go": "built"} and failed["stdout_tail"].endswith("interop: 3 passed, 1 failed")
+    assert failed["command"] == f"python -c {script}" and "interop: 3 passed" in (tmp_path / "run.log").read_text()
+    passed = times.timed([sys.executable, "-c", "print('docs: 3 passed, 0 failed, 1 skipped')"], tmp_path, 30,
+                         tmp_path / "ok.log")
+    assert passed["exit_code"] == 0 and passed["summary"] == "docs: 3 passed, 0 failed, 1 skipped"
+    assert "stdout_tail" not in passed and "builds" not in passed
+    slow = times.timed([sys.executable, "-c", "import time; time.sleep(30)"], tmp_path, 0.5, tmp_path / "slow.log")
+    assert slow["exit_code"] is None and "did not finish within 0.5 s" in slow["error"] and "stderr_tail" in slow
+
+
+def test_the_docs_time_without_shared_pages_is_an_error_not_a_crash(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("ILP_SHARED_DIR", str(tmp_path / "nowhere"))
+    errors = {}
+    docs = run_part(errors, "docs warm", times.docs_warm, None, tmp_path)
+    assert docs == {"error": f"no pages in {tmp_path / 'nowhere' / 'docs-pages'}: nothing for the docs check to time",
+                    "pages": []}
+    assert errors == {"docs warm": docs["error"]}
 
 
 @pytest.mark.timeout(120)
 def test_short_run_against_the_stub_writes_the_table_and_json(tmp_path: Path, capsys):
-    code = main(["--build-dir", str(tmp_path), "--skip-openssl", "--skip-questdb", "--skip-interop",
-                 "--profile", "never", "--rows", "3000", "--workers", "2", "--warmup", "0.3", "--duration", "0.7"])
+    code = main(["--build-dir", str(tmp_path), "--skip-openssl", "--skip-questdb", "--skip-interop", "--skip-cold",
+                 "--skip-docs", "--profile", "never", "--rows", "3000", "--workers", "2", "--warmup", "0.3", "--duration", "0.7"])
     out = capsys.readouterr().out
     result = json.loads((tmp_path / "bench" / "bench.json").read_text())
     assert code == 0, out
@@ -87,6 +189,8 @@ def test_short_run_against_the_stub_writes_the_table_and_json(tmp_path: Path, ca
     assert set(result["feed"]["shapes"]) == set(shapes.SHAPES) and result["feed"]["rows"] == 3000
     assert all(f["per_second"] > 0 for f in [*result["feed"]["shapes"].values(), *result["rewrite"]["parsers"].values()])
     assert "feed text rows/s: after / before the grammar rewrite" in out
+    assert result["interop"] is result["interop_cold"] is result["docs_warm"] is None
+    assert "docs check, warm (python -m interop.docs): skipped" in out
 
 
 def _rows_of(stream: IlpStream, payload, piece: int) -> list[dict]:
