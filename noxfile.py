@@ -21,6 +21,7 @@ import nox
 PYTHON = "3.11"
 STUB = "./server_stub"
 CONSTRAINTS = "server_stub/constraints.txt"
+HARNESS_REQUIREMENTS = "interop/requirements.txt"
 RUFF = "ruff==0.17.6"
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -30,7 +31,8 @@ nox.options.sessions = ["tests"]
 
 
 def install_stub(session: nox.Session, extras: str = "") -> None:
-    session.install("-c", CONSTRAINTS, "-e", f"{STUB}{extras}")
+    """The stub package (editable) and what the harness needs besides it, all pinned by CONSTRAINTS."""
+    session.install("-c", CONSTRAINTS, "-e", f"{STUB}{extras}", "-r", HARNESS_REQUIREMENTS)
 
 
 @nox.session(python=PYTHON)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import traceback
@@ -40,6 +41,7 @@ CORES = os.cpu_count() or 2
 BUILD_WORKERS = 2  # a cold build (cargo, mvn, go) uses every core on its own: two overlap a compile with a download
 EXAMPLE_WORKERS = CORES + 1
 FAULT_WORKERS = 4 * CORES
+DURATIONS = "durations.json"  # in the run's folder: each example's seconds last time, to start the longest first
 NEGATIVE_SETTLE = 5.0  # seconds for the stub to record the close of the negative cases' connections
 
 
@@ -73,6 +75,7 @@ def run_matrix(clients: list[Client], registry: Registry, faults: dict | None, c
     keys = private_key_copies(out / "keys")
     auth_db, jwks = write_example_keys(clients, keys, out / "keys")
     fault_specs = faults["fault"] if faults else []
+    last = _durations(out / DURATIONS)
     stubs = _start_stubs(clients, fault_specs, auth_db, out / "events")
     try:
         with ThreadPoolExecutor(BUILD_WORKERS) as builds, ThreadPoolExecutor(EXAMPLE_WORKERS) as examples, \
@@ -106,7 +109,8 @@ def run_matrix(clients: list[Client], registry: Registry, faults: dict | None, c
                 if not built.ok:
                     outcome.setup_failures.append(f"build of environment {name} failed:\n{built.failure}")
                     continue
-                for client in (c for c in clients if c.environment == name):
+                # The longest first (by the last run's times), so that it does not start last and finish alone.
+                for client in sorted((c for c in clients if c.environment == name), key=lambda c: -last.get(c.id, 0)):
                     example_jobs[examples.submit(example_job, client)] = client
                     for fault in fault_specs:
                         fault_jobs[fault_pool.submit(fault_job, client, fault)] = (client, fault)
@@ -123,7 +127,18 @@ def run_matrix(clients: list[Client], registry: Registry, faults: dict | None, c
     fault_order = {f["name"]: i for i, f in enumerate(fault_specs)}
     outcome.faults = sorted(by_fault.values(), key=lambda r: (order[r.client.id], fault_order[r.fault["name"]]))
     outcome.seconds = time.perf_counter() - started
+    (out / DURATIONS).write_text(json.dumps(last | {r.client.id: round(r.seconds, 2) for r in outcome.clients},
+                                            indent=1, sort_keys=True))
     return outcome
+
+
+def _durations(path: Path) -> dict[str, float]:
+    """{example id: seconds} of the last run (DURATIONS), or nothing when there is none or it does not read."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, int | float)} if isinstance(data, dict) else {}
 
 
 def _start_stubs(clients: list[Client], faults: list[dict], auth_db: Path, events: Path

@@ -126,7 +126,10 @@ def test_key_copies_are_private_from_the_start_whatever_the_umask(tmp_path):
 
 
 def test_the_matrix_counts_the_edge_cases_each_example_exercised_and_those_that_broke():
+    from interop.evidence import load_evidence
     from interop.matrix import edge_cases_seen
+
+    rule = load_evidence()
 
     anti = _client(id="wrong", expect="defective", defect="short_raw_signature")
     events = _events(2, ROWS) + _events(1, ROWS, accepted=False, reason_code="short_raw_signature", first=3)
@@ -134,6 +137,24 @@ def test_the_matrix_counts_the_edge_cases_each_example_exercised_and_those_that_
         if event["event"] == "auth":
             event["edge_cases"] = ["r_below_2^248"] if event["conn"] != 2 else ["s_below_2^248"]
     result = judge_client(anti, 3, RUN_OK, events, ROWS)
-    assert edge_cases_seen(result) == "r<2^248 2 (1 broke), s<2^248 1"
+    assert edge_cases_seen(result, rule) == "r<2^248 2 (1 broke), s<2^248 1"
     der = judge_client(_client(encoding="der"), 3, RUN_OK, _events(3, ROWS, encoding="der"), ROWS)
-    assert edge_cases_seen(der) == "r<2^248 0, s<2^248 0, r top bit 0, s top bit 0"
+    assert edge_cases_seen(der, rule) == "r<2^248 0, s<2^248 0, r top bit 0, s top bit 0"
+
+
+def test_an_example_that_ends_with_neither_evidence_nor_the_bound_fails():
+    """A rule whose cap was lowered (a data file edited past its loader, say) must not pass an example that
+    saw no edge case in too few handshakes: the judge checks what the loader promised."""
+    from dataclasses import replace
+
+    from interop.evidence import load_evidence
+
+    rule = replace(load_evidence(), cap=3, batch=3)
+    result = judge_client(_client(), 3, RUN_OK, _events(3, ROWS), ROWS, rule)
+    assert not result.passed and result.stopped == "cap"
+    assert "not enough evidence: r<2^248, s<2^248 seen fewer than 1 times" in result.failures[0]
+    events = _events(3, ROWS)
+    for event in events:
+        if event["event"] == "auth":
+            event["edge_cases"] = ["r_below_2^248", "s_below_2^248"]
+    assert judge_client(_client(), 3, RUN_OK, events, ROWS, rule).passed
