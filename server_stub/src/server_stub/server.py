@@ -11,6 +11,7 @@ busy stream so that it does not hold the loop.
 from __future__ import annotations
 
 import asyncio
+import socket
 from dataclasses import dataclass
 
 from . import faults, tls
@@ -41,6 +42,23 @@ class StubConfig(Limits):
     tls_key: str | None = None  # ... and its key
 
 
+def _acknowledge_at_once(transport: asyncio.Transport) -> None:
+    """Ask the kernel to acknowledge what arrives on this TLS connection at once (Linux's TCP_QUICKACK, which
+    it clears again by itself, hence once per read), instead of delaying the ACK by up to 40 ms.
+
+    A client that leaves Nagle's algorithm on holds each small TLS record until the one before it is
+    acknowledged: the Java client (questdb-client 1.0.1) sends ChangeCipherSpec, then Finished, then the key
+    id, and waited out a delayed ACK for each (measured: 110 ms per connection, 70 ms with this). Timing
+    only: nothing the server answers changes."""
+    quickack = getattr(socket, "TCP_QUICKACK", None)
+    sock = transport.get_extra_info("socket")
+    if quickack is not None and sock is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, quickack, 1)
+        except OSError:
+            pass  # the connection is closing: there is nothing left to acknowledge
+
+
 YIELD_AFTER_BYTES = 64 * 1024  # a read this large ends the connection's turn (Connection.yield_to_others)
 
 
@@ -68,12 +86,15 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport):
         self.transport = transport
+        if self.tls is not None:
+            _acknowledge_at_once(transport)
         peer = transport.get_extra_info("peername")
         peer = f"{peer[0]}:{peer[1]}" if peer else None
         self.do(self.handler.start(self.loop.time(), peer))
 
     def data_received(self, data: bytes):
         if self.tls is not None:
+            _acknowledge_at_once(self.transport)
             data, failed = self.tls.receive(data)
             self._flush_tls()
             if failed is not None:
