@@ -82,6 +82,8 @@ def load_faults(path: Path = FAULTS) -> dict:
         where = f"{path}: {entry_name('fault', index, fault, 'name')}"
         if fault["name"] not in STUB_FAULTS:
             raise FaultsError(f"{where}: name: not a fault of the stub; known: {', '.join(sorted(STUB_FAULTS))}")
+        if "fault_delay" not in STUB_FAULTS[fault["name"]].parameters:
+            continue  # a fault that delays nothing
         delay = fault.get("fault_delay", FAULT_PARAMETERS["fault_delay"].default)  # the stub's default if unset
         if delay > example_timeout / 2:
             raise FaultsError(f"{where}: fault_delay = {delay}: more than half of example_timeout "

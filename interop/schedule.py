@@ -40,7 +40,7 @@ from .shared_stub import SharedStub
 CORES = os.cpu_count() or 2
 BUILD_WORKERS = 2  # a cold build (cargo, mvn, go) uses every core on its own: two overlap a compile with a download
 EXAMPLE_WORKERS = CORES + 1
-FAULT_WORKERS = 4 * CORES
+FAULT_WORKERS = 8 * CORES
 DURATIONS = "durations.json"  # in the run's folder: each example's seconds last time, to start the longest first
 NEGATIVE_SETTLE = 5.0  # seconds for the stub to record the close of the negative cases' connections
 

@@ -35,9 +35,9 @@ def _edited(tmp_path, old: str, new: str):
 
 
 @pytest.mark.parametrize("old, new, message", [
-    ("fault_delay = 2.0", "fault_delay = 2.5", r"fault 2 \(challenge-delayed\): fault_delay = 2.5: more than half"),
+    ("fault_delay = 1.5", "fault_delay = 2.0", r"fault 2 \(challenge-delayed\): fault_delay = 2.0: more than half"),
     ("timeout = 9.0 ", "timeout = 10.0 ", "below the contract's default"),
-    ("timeout = 9.0 ", "timeout = 6.0 ", r"at least example_timeout \+ 3"),
+    ("timeout = 9.0 ", "timeout = 5.5 ", r"at least example_timeout \+ 3"),
     ('name = "no-challenge"', 'name = "no-chalenge"', r"fault 3 \(no-chalenge\): name: not a fault of the stub"),
     ('column = "pieces"', 'colum = "pieces"', r"unknown keys \['colum'\].*missing keys \['column'\]"),
     ("max_error_lines = 2", "max_error_line = 2", "unknown keys"),
@@ -50,7 +50,7 @@ def test_a_broken_rule_names_the_file_the_entry_and_the_key(tmp_path, old, new, 
 
 
 def test_an_unset_fault_delay_is_checked_at_the_stubs_default(tmp_path):
-    text = FAULTS.read_text("utf-8").replace("fault_delay = 2.0\n", "").replace("example_timeout = 4.0", "example_timeout = 3.5")
+    text = FAULTS.read_text("utf-8").replace("fault_delay = 1.5\n", "").replace("example_timeout = 3.0", "example_timeout = 3.5")
     path = tmp_path / "faults.toml"
     path.write_text(text, "utf-8")
     with pytest.raises(FaultsError, match=r"fault_delay = 2.0: more than half of example_timeout \(3.5\)"):
