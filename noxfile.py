@@ -88,9 +88,10 @@ def diff(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Handshakes/s and ILP rows/s: the stub beside the real QuestDB (needs java 17+ and mvn) with one
-    load generator, OpenSSL's verify rate as the ceiling, the warm interop run's wall time, and
-    pyinstrument profiles of the stub where it misses a target. `nox -s bench -- --skip-interop`;
-    writes build/bench/bench.json."""
+    load generator, OpenSSL's verify rate as the ceiling, pyinstrument profiles of the stub where it
+    misses a target, and the time to verdict against its targets: `python -m interop` warm and cold (a
+    fresh clone, empty build folder and GOCACHE), `python -m interop.docs` warm. `nox -s bench --
+    --skip-interop --skip-cold --skip-docs`; writes build/bench/bench.json."""
     install_stub(session)
     session.install("pyinstrument==5.1.3")
     session.run("python", "-m", "interop.bench", *session.posargs)

@@ -108,7 +108,8 @@ def _time_lines(result: dict) -> list[str]:
                         + ", empty build folder and GOCACHE, package caches kept)",
         "docs_warm": "docs check, warm (python -m interop.docs"
                      + (f", {len(docs['pages'])} pages of ../shared/docs-pages" if docs.get("pages") else "")
-                     + (f", after a warm-up run of {warmup['seconds']:.1f} s" if warmup else "") + ")",
+                     + (f", after a warm-up run of {warmup['seconds']:.1f} s, exit {warmup['exit_code']}" if warmup
+                        else "") + ")",
     }
     lines = []
     for key, label in labels.items():

@@ -15,9 +15,11 @@
   pass with nothing checked.
 
 Every command runs with sys.executable (the bench's interpreter), in its own process group, bounded by
-its timeout, its output kept in a log beside bench.json. A non-zero exit is still a verdict (a failing
-example is one): its seconds count, and its exit code and output tails are in the figure. A timeout
-measured nothing: the figure is an error.
+its timeout, its output kept in a log beside bench.json. A verdict is the runner's closing summary line
+(`interop: N passed, N failed`, `docs: N passed, N failed, N skipped`); a failing one is still a verdict:
+its seconds count, and its exit code and output tails are in the figure. A timeout, or a run that ended
+without its summary line (a crash, a data file that does not load), reached no verdict: the figure keeps
+its exit code and tails and is an error.
 """
 
 from __future__ import annotations
@@ -76,16 +78,18 @@ def docs_warm(args, out: Path) -> dict:
     cmd = [sys.executable, "-m", "interop.docs", "--build-dir", str(args.build_dir.resolve())]
     warmup = timed(cmd, REPO, args.docs_timeout, out / "docs-warmup.log")
     shown = {"pages": [page.name for page in pages]}
-    if warmup.get("error"):
+    if warmup["exit_code"] is None:  # a second run would time out too
         return {**warmup, **shown, "error": f"the warm-up run: {warmup['error']}"}
     figures = timed(cmd, REPO, args.docs_timeout, out / "docs.log")
+    # a warm-up that reached no verdict may have warmed little: its seconds and exit code say so
     figures.update(shown, warmup={k: warmup[k] for k in ("seconds", "exit_code", "summary")})
     return _announce("docs warm", figures)
 
 
 def timed(cmd: list[str], cwd: Path, timeout: float, log: Path, env: dict | None = None) -> dict:
     """One run of `cmd`: wall seconds, exit code, its closing summary line, which environments it built;
-    the tails of its output when it failed; an "error" when it did not finish within `timeout`."""
+    the tails of its output when it failed; an "error" when it reached no verdict (no summary line, or
+    not finished within `timeout`)."""
     done = run(cmd, cwd, timeout, env)  # its own process group: the stubs and examples it started go too
     log.write_text(done.stdout + done.stderr, "utf-8")
     summaries = _SUMMARY.findall(done.stdout)
@@ -99,6 +103,9 @@ def timed(cmd: list[str], cwd: Path, timeout: float, log: Path, env: dict | None
         figures.update(_tails(done))
     if done.exit_code is None:
         figures["error"] = f"`{figures['command']}` did not finish within {timeout:g} s (log: {log})"
+    elif figures["summary"] is None:
+        figures["error"] = (f"`{figures['command']}` ended ({done.status}) without its summary line: no verdict "
+                            f"(log: {log})")
     return figures
 
 

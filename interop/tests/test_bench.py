@@ -153,6 +153,7 @@ def test_the_figures_builder_assembles_bench_json(tmp_path: Path):
 
 
 def test_a_timed_command_keeps_its_exit_code_summary_and_output_tails_when_it_fails(tmp_path: Path):
+    """A failing verdict is timed; a crash or a timeout reached no verdict: an error, with its tails."""
     script = "import sys; print('build go: built (1.0 s)'); print('interop: 3 passed, 1 failed'); sys.exit(1)"
     failed = times.timed([sys.executable, "-c", script], tmp_path, 30, tmp_path / "run.log")
     assert failed["exit_code"] == 1 and failed["summary"] == "interop: 3 passed, 1 failed" and "error" not in failed
@@ -162,8 +163,14 @@ def test_a_timed_command_keeps_its_exit_code_summary_and_output_tails_when_it_fa
                          tmp_path / "ok.log")
     assert passed["exit_code"] == 0 and passed["summary"] == "docs: 3 passed, 0 failed, 1 skipped"
     assert "stdout_tail" not in passed and "builds" not in passed
+    crashed = times.timed([sys.executable, "-c", "print('docs: checking'); raise SystemExit('no data file')"], tmp_path,
+                          30, tmp_path / "crashed.log")  # ended without its summary line: no verdict
+    assert crashed["exit_code"] == 1 and crashed["summary"] is None and "no data file" in crashed["stderr_tail"]
+    assert "ended (exit 1) without its summary line: no verdict" in crashed["error"]
     slow = times.timed([sys.executable, "-c", "import time; time.sleep(30)"], tmp_path, 0.5, tmp_path / "slow.log")
     assert slow["exit_code"] is None and "did not finish within 0.5 s" in slow["error"] and "stderr_tail" in slow
+    assert figures.ratios({"handshakes": {}, "rows": {}, "interop": crashed, "interop_cold": slow},
+                          TARGETS)[-3]["value"] is None  # no verdict, no time to it
 
 
 def test_the_docs_time_without_shared_pages_is_an_error_not_a_crash(tmp_path: Path, monkeypatch):
