@@ -59,6 +59,7 @@ FAULT = Table({
 FILE = Table({
     "example_timeout": Key(float),  # ILP_TIMEOUT_S of the examples under a fault
     "timeout": Key(float),  # seconds per example run, then it is killed (hangs)
+    "hang_slack": Key(float),  # seconds a connection may last beyond the fault's delay and one ILP_TIMEOUT_S
     "snippet_timeout": Key(float),  # seconds per documentation snippet under a fault
     "max_error_lines": Key(int),  # a clear error has at most this many lines and no traceback
     "fault": Key(list, each=FAULT),
@@ -74,15 +75,20 @@ def load_faults(path: Path = FAULTS) -> dict:
     are written at the top of the file)."""
     spec = load_toml(path, FILE, FaultsError)
     example_timeout, timeout = spec["example_timeout"], spec["timeout"]
-    if not example_timeout + 3 <= timeout < CONTRACT_DEFAULT_TIMEOUT_S:
-        raise FaultsError(f"{path}: timeout = {timeout}: must be at least example_timeout + 3 "
-                          f"({example_timeout + 3:g}) and below the contract's default ILP_TIMEOUT_S "
-                          f"({CONTRACT_DEFAULT_TIMEOUT_S:g}), so that an example ignoring ILP_TIMEOUT_S hangs visibly")
+    if timeout < CONTRACT_DEFAULT_TIMEOUT_S + 3:
+        raise FaultsError(f"{path}: timeout = {timeout}: must be at least the contract's default ILP_TIMEOUT_S + 3 "
+                          f"({CONTRACT_DEFAULT_TIMEOUT_S + 3:g}), so that an example ignoring ILP_TIMEOUT_S ends its "
+                          "default wait and the stub sees how long it waited")
     for index, fault in enumerate(spec["fault"], 1):
         where = f"{path}: {entry_name('fault', index, fault, 'name')}"
         if fault["name"] not in STUB_FAULTS:
             raise FaultsError(f"{where}: name: not a fault of the stub; known: {', '.join(sorted(STUB_FAULTS))}")
-        if "fault_delay" not in STUB_FAULTS[fault["name"]].parameters:
+        wait = longest_wait(fault, spec)
+        if wait >= CONTRACT_DEFAULT_TIMEOUT_S:
+            raise FaultsError(f"{where}: the longest wait allowed ({wait:g} s: delay + example_timeout + hang_slack) "
+                              f"must stay below the contract's default ILP_TIMEOUT_S ({CONTRACT_DEFAULT_TIMEOUT_S:g}), "
+                              "or an example ignoring ILP_TIMEOUT_S would pass")
+        if not _delays(fault):
             continue  # a fault that delays nothing
         delay = fault.get("fault_delay", FAULT_PARAMETERS["fault_delay"].default)  # the stub's default if unset
         if delay > example_timeout / 2:
@@ -101,8 +107,20 @@ def run_fault(client: Client, fault: dict, spec: dict, stub: SharedStub, jwk: Pa
     except Exception as error:  # noqa: BLE001 (reported as the outcome, with the reason)
         return FaultResult(client, fault, "stub failed", None, str(error))
     outcome, evidence = classify(run.exit_code, run.stderr, run.describe(), conns, fault, spec["max_error_lines"],
-                                 expected_for(client))
+                                 expected_for(client), longest_wait(fault, spec))
     return FaultResult(client, fault, outcome, run, evidence)
+
+
+def longest_wait(fault: dict, spec: dict) -> float:
+    """The longest a connection of a bounded example may last under `fault`, on the stub's clock: what the
+    fault holds back (its delay), one wait of ILP_TIMEOUT_S, and `hang_slack`. Measured at the stub, from
+    the accept, it leaves out the process's start-up, which a loaded machine stretches."""
+    delay = fault.get("fault_delay", FAULT_PARAMETERS["fault_delay"].default) if _delays(fault) else 0.0
+    return delay + spec["example_timeout"] + spec["hang_slack"]
+
+
+def _delays(fault: dict) -> bool:
+    return "fault_delay" in STUB_FAULTS[fault["name"]].parameters
 
 
 def fault_config(fault: dict) -> dict:
@@ -116,14 +134,22 @@ def fault_arguments(fault: dict) -> list[str]:
 
 
 def classify(exit_code: int | None, stderr: str, description: str, conns: dict[int, Connection], fault: dict,
-             max_error_lines: int, rows: list[dict] | None) -> tuple[str, str]:
-    """The outcome of one run under a fault; `rows`, when known, must arrive intact on success."""
+             max_error_lines: int, rows: list[dict] | None, longest: float | None = None) -> tuple[str, str]:
+    """The outcome of one run under a fault; `rows`, when known, must arrive intact on success; `longest`,
+    when given, bounds how long a connection may last (longest_wait)."""
     auths = [c.auth for c in conns.values() if c.auth is not None]
     early = [a for a in auths if a.get("bytes_before_challenge")]
     if early:
         return "misbehaves", f"sent {early[0]['bytes_before_challenge']} bytes before the whole challenge arrived"
     if exit_code is None:
         return "hangs", description
+    lasted = [(n, c.close["seconds"]) for n, c in sorted(conns.items()) if c.close and "seconds" in c.close]
+    too_long = [(n, seconds) for n, seconds in lasted if longest is not None and seconds > longest]
+    if too_long:
+        n, seconds = too_long[0]
+        return "hangs", (f"connection {n} lasted {seconds:.1f} s on the stub's clock, more than the fault's delay, one "
+                         f"wait of ILP_TIMEOUT_S and the slack ({longest:g} s): a wait the example did not bound\n"
+                         + description)
     if exit_code == 0:
         if fault["auth_possible"]:
             accepted = [c for c in conns.values() if c.accepted]

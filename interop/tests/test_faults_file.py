@@ -7,12 +7,13 @@ import pytest
 from server_stub.faults import FAULTS as STUB_FAULTS
 from server_stub.faults import PARAMETERS
 
-from interop.robustness import CONTRACT_DEFAULT_TIMEOUT_S, FAULTS, FaultsError, load_faults
+from interop.robustness import CONTRACT_DEFAULT_TIMEOUT_S, FAULTS, FaultsError, load_faults, longest_wait
 
 
 def test_the_file_keeps_its_rules():
     spec = load_faults()
-    assert spec["example_timeout"] + 3 <= spec["timeout"] < CONTRACT_DEFAULT_TIMEOUT_S
+    assert spec["timeout"] >= CONTRACT_DEFAULT_TIMEOUT_S + 3
+    assert all(longest_wait(f, spec) < CONTRACT_DEFAULT_TIMEOUT_S for f in spec["fault"])
     assert all(f.get("fault_delay", 0) <= spec["example_timeout"] / 2 for f in spec["fault"])
     assert {f["column"] for f in spec["fault"]} >= {"pieces", "delayed", "no chal."}
 
@@ -36,8 +37,8 @@ def _edited(tmp_path, old: str, new: str):
 
 @pytest.mark.parametrize("old, new, message", [
     ("fault_delay = 1.5", "fault_delay = 2.0", r"fault 2 \(challenge-delayed\): fault_delay = 2.0: more than half"),
-    ("timeout = 9.0 ", "timeout = 10.0 ", "below the contract's default"),
-    ("timeout = 9.0 ", "timeout = 5.5 ", r"at least example_timeout \+ 3"),
+    ("timeout = 30.0 ", "timeout = 12.0 ", r"at least the contract's default ILP_TIMEOUT_S \+ 3"),
+    ("hang_slack = 2.0 ", "hang_slack = 6.0 ", r"fault 2 \(challenge-delayed\): the longest wait allowed \(10.5 s"),
     ('name = "no-challenge"', 'name = "no-chalenge"', r"fault 3 \(no-chalenge\): name: not a fault of the stub"),
     ('column = "pieces"', 'colum = "pieces"', r"unknown keys \['colum'\].*missing keys \['column'\]"),
     ("max_error_lines = 2", "max_error_line = 2", "unknown keys"),
@@ -55,3 +56,26 @@ def test_an_unset_fault_delay_is_checked_at_the_stubs_default(tmp_path):
     path.write_text(text, "utf-8")
     with pytest.raises(FaultsError, match=r"fault_delay = 2.0: more than half of example_timeout \(3.5\)"):
         load_faults(path)
+
+
+def test_a_connection_that_outlasts_its_bound_on_the_stubs_clock_hangs_however_the_process_ended():
+    """The hang is judged at the stub (the close event's seconds), so a slow start-up is never one, and an
+    example that waited its default 10 s for a challenge that never came is one even though it exited."""
+    from server_stub.records import by_connection
+
+    from interop.robustness import classify
+
+    spec = load_faults()
+    fault = next(f for f in spec["fault"] if f["name"] == "no-challenge")
+    bound = longest_wait(fault, spec)
+
+    def conns(seconds):
+        return by_connection([{"event": "connect", "conn": 1, "peer": "127.0.0.1:1"},
+                              {"event": "close", "conn": 1, "cause": "peer_closed", "rows": 0, "bytes": 10,
+                               "seconds": seconds}])
+
+    error = "ex: connection 1: reading the challenge: timed out after 3 s"
+    assert classify(1, error, "run", conns(3.1), fault, 2, None, bound)[0] == "fails clearly"
+    outcome, why = classify(1, error, "run", conns(10.0), fault, 2, None, bound)
+    assert outcome == "hangs" and "lasted 10.0 s" in why
+    assert classify(1, error, "run", conns(10.0), fault, 2, None)[0] == "fails clearly"  # no bound: snippets

@@ -86,6 +86,7 @@ class Close(TypedDict):
     rows: int
     bytes: int
     unterminated_bytes: NotRequired[int]  # a last line without its line end (not parsed)
+    seconds: NotRequired[float]  # from the accept to the close, on the stub's clock (the server adapter adds it)
 
 
 class Stopped(TypedDict):

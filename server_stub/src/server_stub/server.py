@@ -86,6 +86,7 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport):
         self.transport = transport
+        self.connected_at = self.loop.time()
         if self.tls is not None:
             _acknowledge_at_once(transport)
         peer = transport.get_extra_info("peername")
@@ -131,7 +132,10 @@ class Connection(asyncio.Protocol):
         for action in actions:
             kind = type(action)
             if kind is Emit:
-                self.emit(action.event)
+                event = action.event
+                if event["event"] == "close":  # how long the connection lasted: the transport's to know
+                    event["seconds"] = round(self.loop.time() - self.connected_at, 3)
+                self.emit(event)
             elif kind is EmitRows:
                 emit = self.emit
                 for event in action.events():
