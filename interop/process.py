@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,23 +52,25 @@ class Finished:
 
 
 def run(cmd: list[str], cwd: Path | str | None, timeout: float, env: dict[str, str] | None = None,
-        umask: int = -1) -> Finished:
+        umask: int = -1, started: Callable[[int], None] | None = None) -> Finished:
     """Run `cmd` to its end or for `timeout` seconds, then kill its process group. `env` is the whole
-    environment (None: this process's); `umask` the child's (-1: this process's). A command that cannot
-    be started exits 127, as in a shell."""
-    started = time.perf_counter()
+    environment (None: this process's); `umask` the child's (-1: this process's); `started` hears the
+    child's pid once it runs. A command that cannot be started exits 127, as in a shell."""
+    began = time.perf_counter()
     try:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True, umask=umask)
     except OSError as error:
-        return Finished(cmd, 127, "", f"cannot run {cmd[0]}: {error}", time.perf_counter() - started, timeout)
+        return Finished(cmd, 127, "", f"cannot run {cmd[0]}: {error}", time.perf_counter() - began, timeout)
+    if started is not None:
+        started(proc.pid)
     try:
         out, err = proc.communicate(timeout=timeout)
         code = proc.returncode
     except subprocess.TimeoutExpired:
         out, err = _kill_group(proc)
         code = None
-    return Finished(cmd, code, _text(out), _text(err), time.perf_counter() - started, timeout)
+    return Finished(cmd, code, _text(out), _text(err), time.perf_counter() - began, timeout)
 
 
 def _kill_group(proc: subprocess.Popen) -> tuple[bytes, bytes]:

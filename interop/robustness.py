@@ -10,6 +10,7 @@ from server_stub.faults import FAULTS as STUB_FAULTS
 from server_stub.faults import PARAMETERS as FAULT_PARAMETERS
 from server_stub.records import Connection
 
+from .cpu_gate import CpuGate
 from .datafile import ABSENT, DataFileError, Key, Table, entry_name, load_toml
 from .fixture import diff_rows, expected_for, row_fields
 from .paths import FAULTS
@@ -97,15 +98,20 @@ def load_faults(path: Path = FAULTS) -> dict:
     return spec
 
 
-def run_fault(client: Client, fault: dict, spec: dict, stub: SharedStub, jwk: Path, build_dir: Path) -> FaultResult:
+def run_fault(client: Client, fault: dict, spec: dict, stub: SharedStub, jwk: Path, build_dir: Path,
+              gate: CpuGate | None = None) -> FaultResult:
     """`client` once (ILP_CONNECTIONS=1) against `stub`, which injects `fault` and may serve other
-    examples at the same time: its connections are the ones that named the example's key id."""
+    examples at the same time: its connections are the ones that named the example's key id. With a
+    `gate`, the run holds one of its slots while its process is busy on the CPU (cpu_gate.py)."""
+    held = gate.hold() if gate is not None else None
     try:
         run = run_example(client, build_dir, stub.host, stub.port, jwk, 1, timeout=spec["timeout"],
-                          example_timeout=spec["example_timeout"], tls_ca=stub.tls_ca)
-        conns = stub.settle(client.id, 1, SETTLE_TIMEOUT)
-    except Exception as error:  # noqa: BLE001 (reported as the outcome, with the reason)
-        return FaultResult(client, fault, "stub failed", None, str(error))
+                          example_timeout=spec["example_timeout"], tls_ca=stub.tls_ca,
+                          started=held.started if held is not None else None)
+    finally:
+        if held is not None:
+            held.release()
+    conns = stub.settle(client.id, 1, SETTLE_TIMEOUT)
     outcome, evidence = classify(run.exit_code, run.stderr, run.describe(), conns, fault, spec["max_error_lines"],
                                  expected_for(client), longest_wait(fault, spec))
     return FaultResult(client, fault, outcome, run, evidence)

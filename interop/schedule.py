@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -26,6 +27,7 @@ from server_stub.records import by_peer
 
 from .batches import run_until_evidence
 from .build import build_environment
+from .cpu_gate import CpuGate
 from .evidence import Rule
 from .example_keys import write_example_keys
 from .fixture import expected_for
@@ -40,7 +42,9 @@ from .shared_stub import SharedStub
 CORES = os.cpu_count() or 2
 BUILD_WORKERS = 2  # a cold build (cargo, mvn, go) uses every core on its own: two overlap a compile with a download
 EXAMPLE_WORKERS = CORES + 1
-FAULT_WORKERS = 8 * CORES
+FAULT_WORKERS = 6 * CORES
+FAULT_CPU_SLOTS = CORES  # fault runs busy on the CPU at once (cpu_gate.py); the others wait on the stub
+GIL_SWITCH_INTERVAL = 0.001  # seconds (Python's default: 0.005)
 DURATIONS = "durations.json"  # in the run's folder: each example's seconds last time, to start the longest first
 NEGATIVE_SETTLE = 5.0  # seconds for the stub to record the close of the negative cases' connections
 
@@ -77,6 +81,11 @@ def run_matrix(clients: list[Client], registry: Registry, faults: dict | None, c
     fault_specs = faults["fault"] if faults else []
     last = _durations(out / DURATIONS)
     stubs = _start_stubs(clients, fault_specs, auth_db, out / "events")
+    switch = sys.getswitchinterval()
+    # The stubs share this process's GIL: the plain stub verifies signatures flat out, while a fault stub
+    # must keep its timers (challenge-in-pieces: 513 of them, 1 ms apart). Hand the GIL over every
+    # millisecond instead of every 5, or a 0.5 s challenge takes 2.5 s (measured) and races ILP_TIMEOUT_S.
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     try:
         with ThreadPoolExecutor(BUILD_WORKERS) as builds, ThreadPoolExecutor(EXAMPLE_WORKERS) as examples, \
                 ThreadPoolExecutor(FAULT_WORKERS) as fault_pool:
@@ -84,6 +93,7 @@ def run_matrix(clients: list[Client], registry: Registry, faults: dict | None, c
             progress.phase("fault runs", len(clients) * len(fault_specs))
             building = {builds.submit(build_environment, registry.environments[name], build_dir): name
                         for name in sorted({c.environment for c in clients})}
+            gate = CpuGate(FAULT_CPU_SLOTS)
             example_jobs: dict[Future, Client] = {}
             fault_jobs: dict[Future, tuple[Client, dict]] = {}
 
@@ -98,7 +108,7 @@ def run_matrix(clients: list[Client], registry: Registry, faults: dict | None, c
 
             def fault_job(client: Client, fault: dict) -> FaultResult:
                 result = run_fault(client, fault, faults, stubs[(fault["name"], client.tls)], jwks[client.id],
-                                   build_dir)
+                                   build_dir, gate)
                 progress.step("fault runs", f"{client.id} under {fault['name']}")
                 return result
 
@@ -120,6 +130,7 @@ def run_matrix(clients: list[Client], registry: Registry, faults: dict | None, c
             by_client = _collect(example_jobs, outcome.setup_failures, lambda c: c.id)
             by_fault = _collect(fault_jobs, outcome.setup_failures, lambda job: f"{job[0].id} under {job[1]['name']}")
     finally:
+        sys.setswitchinterval(switch)
         for stub in stubs.values():
             stub.stop()
     order = {c.id: i for i, c in enumerate(clients)}
