@@ -202,7 +202,9 @@ public final class QuestdbClient {
      * {path, password} of a PKCS12 truststore holding every CA certificate of ILP_TLS_CA, written
      * into a temporary file (deleted when the program ends). The client opens it as "JKS", which
      * Java 9 and later read in either format. Its password protects nothing secret (certificates
-     * are public), but the client requires one.
+     * are public), but the client requires one. So the store is written without the password-based
+     * MAC and certificate encryption PKCS12 adds by default: the client opens the store for every
+     * connection, inside its connect bound, and checking that MAC costs 10,000 PBKDF2 rounds each time.
      */
     static String[] truststore(Env env) {
         try (InputStream pem = Files.newInputStream(env.tlsCa)) {
@@ -210,6 +212,8 @@ public final class QuestdbClient {
             if (cas.isEmpty()) {
                 throw new GeneralSecurityException("no certificate in the file");
             }
+            System.setProperty("keystore.pkcs12.macAlgorithm", "NONE");
+            System.setProperty("keystore.pkcs12.certProtectionAlgorithm", "NONE");
             KeyStore store = KeyStore.getInstance("PKCS12");
             store.load(null, null);
             int n = 0;
