@@ -90,7 +90,8 @@ def run_matrix(clients: list[Client], registry: Registry, faults: dict | None, c
         with ThreadPoolExecutor(BUILD_WORKERS) as builds, ThreadPoolExecutor(EXAMPLE_WORKERS) as examples, \
                 ThreadPoolExecutor(FAULT_WORKERS) as fault_pool:
             progress.phase("examples", len(clients))
-            progress.phase("fault runs", len(clients) * len(fault_specs))
+            if fault_specs:
+                progress.phase("fault runs", len(clients) * len(fault_specs))
             building = {builds.submit(build_environment, registry.environments[name], build_dir): name
                         for name in sorted({c.environment for c in clients})}
             gate = CpuGate(FAULT_CPU_SLOTS)
