@@ -162,7 +162,7 @@ def _start_stubs(clients: list[Client], faults: list[dict], auth_db: Path, event
     for tls in tls_needs:
         suffix = "-tls" if tls else ""
         stubs[(None, tls)] = SharedStub(f"plain{suffix}", auth_db, events / f"examples{suffix}.jsonl", tls=tls)
-        for fault in faults:
+        for fault in faults if clients else []:
             stubs[(fault["name"], tls)] = SharedStub(f"fault {fault['name']}{suffix}", auth_db,
                                                      events / f"fault-{fault['name']}{suffix}.jsonl", tls=tls,
                                                      **fault_config(fault))

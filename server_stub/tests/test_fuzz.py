@@ -106,12 +106,18 @@ def test_arbitrary_bytes_as_rows_after_a_good_handshake(patient_stub, two_keys, 
 
 
 def test_stub_still_serves_after_the_fuzzing(stub, two_keys):
-    """The short-timeout stub that took all the garbage still authenticates a good client."""
+    """The short-timeout stub that took all the garbage still authenticates a good client. Its 0.3 s can
+    run out on a loaded machine (measured, with a docs check beside it): a timeout is tried again, up to
+    three times; any other rejection fails at once."""
     alice = two_keys[1]["alice"]
-    sock = connect(stub)
-    conn = conn_of(stub, sock)
-    sock.sendall(b"alice\n")
-    sock.sendall(b64(raw_signature(alice, read_line(sock))) + b"\n" + b"t x=1i\n")
-    sock.close()
-    auths, rows = verdict_of(stub, conn)
-    assert auths[0]["accepted"] and rows[0]["columns"]["x"]["value"] == 1
+    for _ in range(3):
+        sock = connect(stub)
+        conn = conn_of(stub, sock)
+        sock.sendall(b"alice\n")
+        sock.sendall(b64(raw_signature(alice, read_line(sock))) + b"\n" + b"t x=1i\n")
+        sock.close()
+        auths, rows = verdict_of(stub, conn)
+        if auths[0]["accepted"] or auths[0]["reason_code"] != "signature_timeout":
+            break
+    assert auths[0]["accepted"], auths[0]
+    assert rows[0]["columns"]["x"]["value"] == 1
