@@ -82,6 +82,9 @@ def _report(outcome: Outcome, rule, out: Path) -> None:
     if clients:
         print(table(header, rows))
         print()
+        for note in matrix.legend(faults, rule):
+            print(note)
+        print()
     if cases:
         print(table(matrix.CASE_HEADER, [matrix.case_row(r) for r in cases]))
         print()

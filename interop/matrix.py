@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .evidence import Rule
+from .evidence import Rule, p_missed
 from .judge import CaseResult, ClientResult
 from .report import JUnitCase, fenced, markdown_table, write_junit, write_markdown
 
@@ -28,7 +28,15 @@ def stopping_note(rule: Rule) -> str:
         return f"Stopped: a fixed count of {rule.cap} connections per example was asked for (--connections)."
     return (f"Stopped (evidence.toml): each example ran in batches of {rule.batch} connections until every edge case of "
             f"its encoding had been seen {rule.k} time(s) ('evidence'), or {rule.cap} handshakes ('cap', where "
-            f"P(missed 1/128) is at most {rule.max_p_missed:g}).")
+            f"P(missed 1/128) = {p_missed(rule.cap):.1e}).")
+
+
+def legend(faults: list, rule: Rule) -> list[str]:
+    """The notes under the example matrix, on the terminal and in report.md."""
+    notes = [P_MISSED_NOTE, stopping_note(rule)]
+    if faults:
+        notes += [ROBUSTNESS_NOTE, variable_columns_note(faults)]
+    return [note for note in notes if note]
 
 
 def variable_columns_note(faults: list) -> str:
@@ -96,8 +104,7 @@ def failures(clients: list[ClientResult], faults: list, cases: list[CaseResult])
 
 def write_report(path: Path, matrix: tuple, clients: list[ClientResult], faults: list, cases: list[CaseResult],
                  extra: list[str], summary: str, rule: Rule) -> None:
-    blocks = ["## Examples", markdown_table(*matrix), P_MISSED_NOTE, stopping_note(rule), ROBUSTNESS_NOTE,
-              variable_columns_note(faults)]
+    blocks = ["## Examples", markdown_table(*matrix), *legend(faults, rule)]
     if cases:
         blocks += ["## Negative matrix (reference signer)", markdown_table(CASE_HEADER, [case_row(r) for r in cases])]
     failed = failures(clients, faults, cases)

@@ -5,6 +5,10 @@ and says so and stops when that folder is absent. A snippet's expectation (inter
 by default) is found by its heading, language and content; a verdict must equal its expectation, in either
 direction, and a failing verdict without one fails the run. SKIPPED blocks are counted apart. The run ends
 `docs: N passed, N failed, N skipped`. --update-expectations writes this run's verdicts into the file.
+
+Snippets are checked at the same time (schedule.py), each on a stub of its own (seats.py); a client
+snippet repeats until the evidence is in, the cap or the budget (stopping.py); the run says last where
+its time went (timing.py).
 """
 
 from __future__ import annotations
@@ -13,27 +17,34 @@ import argparse
 import os
 import shutil
 import sys
-import time
 from pathlib import Path
 
-from server_stub import run_stub
-
 from ..datafile import DataFileError
+from ..evidence import load_evidence
 from ..paths import AUTH_DB, DEFAULT_BUILD_DIR, DEFAULT_JWK, DOCS_EXPECTATIONS, REPO
+from ..progress import RunProgress
 from ..report import summary_line
 from ..robustness import load_faults
 from . import report, update
 from .clients.java import java_truststore
 from .data import FAILURES, conf_keys, dependencies, load_expectations, load_substitutions
-from .extract import extract_page
-from .faults import run_snippet_faults
-from .runner import DOCUMENTED_PORT, Context, check_page, documented_port_is_free, load_key
+from .faults import check_snippet_timeout
+from .runner import Context, load_key
+from .schedule import check_pages
+from .seats import DOCUMENTED_PORT, Seats, documented_port_is_free
+from .timing import Clock
+
+# Seconds of repetition per client attempt, when the evidence and the cap do not end it first (stopping.py).
+# interop/README.md ("The documentation check") gives the measurements behind it.
+DEFAULT_BUDGET = 60.0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m interop.docs", description=__doc__.split("\n")[0])
     parser.add_argument("pages", nargs="*", type=Path, help="pages: Markdown/MDX, reStructuredText, READMEs, source files (default: ../shared/docs-pages/*)")
-    parser.add_argument("--budget", type=float, default=60.0, help="seconds of repetition per client snippet")
+    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET,
+                        help="at most this many seconds of repetition per client snippet attempt, when the evidence "
+                             "(evidence.toml) or the cap do not stop it first")
     parser.add_argument("--expectations", type=Path, default=DOCS_EXPECTATIONS)
     parser.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
     parser.add_argument("--update-expectations", action="store_true",
@@ -53,33 +64,34 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:  # every data file of the check, before any snippet runs
         expectations = load_expectations(args.expectations)
-        for load in (load_substitutions, dependencies, conf_keys, load_faults):
+        for load in (load_substitutions, dependencies, conf_keys):
             load()
+        faults = load_faults()
+        check_snippet_timeout(faults)
+        rule = load_evidence()
     except DataFileError as error:
         print(f"docs: {error}", file=sys.stderr)
         return 2
     out = args.build_dir.resolve() / "docs"
     _fresh_work_folder(out / "work")
-    started = time.perf_counter()
+    clock = Clock()
 
     free = documented_port_is_free()
-    port_config = {"port": DOCUMENTED_PORT, "also_hosts": ("::1",)} if free else {"port": 0}
-    with run_stub(AUTH_DB, **port_config) as stub, run_stub(AUTH_DB, tls=True, tls_dir=str(out / "tls")) as tls_stub:
-        print(f"docs: stub on port {stub.port}" + ("" if free else " (9009 is busy: ports in snippets are substituted)")
-              + f", its TLS twin on port {tls_stub.port} (CA {tls_stub.tls_ca})")
-        ctx = Context(stub, load_key(DEFAULT_JWK), out / "work", args.budget, port_moved=not free, tls_stub=tls_stub,
-                      java_truststore=_java_truststore(tls_stub.tls_ca, out / "java-truststore"))
-        results = []
-        for path in pages:
-            page = extract_page(path)
-            for note in page.notes:  # what the extraction could not read, and where snippets came from
-                print(f"docs: {page.name}: {note}")
-            results.append(check_page(page, ctx))
-        # the fault runs of a TLS snippet: a TLS stub on the port and with the certificate its code names
-        tls_config = {"port": tls_stub.port, "tls": True, "tls_cert": str(out / "tls" / "server.pem"),
-                      "tls_key": str(out / "tls" / "server.key")}
-    fault_rows, fault_columns, fault_notes = ([], [], []) if args.no_faults else \
-        run_snippet_faults(results, AUTH_DB, port_config, tls_config)
+    seats = Seats(AUTH_DB, out / "tls", documented=free)
+    try:
+        with RunProgress() as progress:
+            progress.line("docs: a stub of its own for each client snippet; "
+                          + (f"port {DOCUMENTED_PORT} for those whose code names no port" if free
+                             else f"{DOCUMENTED_PORT} is busy: ports in snippets are substituted")
+                          + f"; TLS stubs trust the CA {seats.tls_ca}")
+            ctx = Context(seats, load_key(DEFAULT_JWK), out / "work", args.budget,
+                          java_truststore=_java_truststore(seats.tls_ca, out / "java-truststore"), rule=rule,
+                          clock=clock, progress=progress)
+            results, fault_rows = check_pages(pages, ctx, None if args.no_faults else faults)
+    finally:
+        seats.close()
+    fault_columns = [f["column"] for f in faults["fault"]]
+    fault_notes = [note for row in fault_rows for note in row.notes]
 
     if args.update_expectations:
         review = update.write(args.expectations, results, expectations)
@@ -93,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = report.lines_for(results, expectations)
     counts = report.counts(lines)
     expected_failures = sum(ln.status == "passed" and ln.verdict in FAILURES for ln in lines)
-    summary = f"{len(pages)} pages, {len(lines)} verdicts ({expected_failures} expected failures) in {time.perf_counter() - started:.0f} s (budget {args.budget:g} s per client snippet)"
+    summary = (f"{len(pages)} pages, {len(lines)} verdicts ({expected_failures} expected failures) in {clock.wall:.0f} s "
+               f"(repetitions stop on evidence, at {rule.cap} handshakes or after {args.budget:g} s)")
     print()
     print(report.verdict_table(lines))
     print()
@@ -101,12 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     robustness = ""
     if fault_rows:
-        robustness = report.robustness(fault_rows, fault_columns, fault_notes)
+        robustness = report.robustness([row.cells for row in fault_rows], fault_columns, fault_notes)
         print(robustness)
         print()
     report.write_report(out / "report.md", lines, summary, robustness)
     report.write_junit_report(out / "junit.xml", lines)
     print(f"{summary}; report: {out / 'report.md'}, JUnit: {out / 'junit.xml'}")
+    print(f"docs: {clock.line()}")
     print(report.summary_line(lines))
     return 1 if counts["failed"] else 0
 

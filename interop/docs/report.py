@@ -125,7 +125,8 @@ def details(lines: list[Line]) -> str:
             out.append("  versions: " + ", ".join(f"{k} {val}" for k, val in v.versions.items()))
         out += [f"  substitution: {s}" for s in v.substitutions]
         if v.handshakes:
-            out.append(f"  {v.runs} runs, {v.handshakes} handshakes, {v.rejected} rejected; "
+            out.append(f"  {v.runs} runs in {v.seconds:.1f} s, {v.handshakes} handshakes, {v.rejected} rejected; "
+                       f"stopped on {v.stopped}; edge cases seen ({v.encoding}): {v.edge_cases}; "
                        f"P(a 1-in-128 defect missed) = {v.p_missed:.1e}")
         out += [f"  note: {n}" for n in v.notes]
         out += [f"  | {e}" for e in v.evidence.strip().splitlines()[:14]]

@@ -7,16 +7,21 @@ their install scripts on, a declared replacement of a package that no longer wor
 the client it was written for, and the smallest fix of a fault that has nothing to do with
 authentication (fixes.py). Each shows whether the authentication part works; the first verdict stands.
 The snippet's own key pairs (own_keys.py) are served by the stub while it runs.
+
+Each client snippet is checked on a seat (seats.py): a stub of its own on a port of its own, substituted
+into its code, or the documented port 9009, one snippet at a time, when its code has no port to
+substitute. So snippets can be checked at the same time (schedule.py) without sharing a stub.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..evidence import Rule, load_evidence
+from ..progress import RunProgress
 from . import checks, fixes
 from .checks.config_string import check_config_strings, find_config_strings
 from .classify import Kind, classify, completed_code
@@ -34,9 +39,10 @@ from .clients.rust import prepare_rust, rust_older_majors
 from .extract import Page, Snippet
 from .own_keys import own_keys
 from .repeat import Verdict, not_installed, repeat
-from .substitute import substitute
+from .seats import Seat, Seats
+from .substitute import names_port, substitute
+from .timing import Clock
 
-DOCUMENTED_PORT = 9009
 RETRIED = ("FAILS TO BUILD", "FAILS TO RUN")  # a second attempt may tell why; the other verdicts are the answer
 
 
@@ -54,55 +60,60 @@ class PageResult:
 
 @dataclass
 class Context:
-    """What every snippet check shares: the stub, the key, where to work, the budget."""
+    """What every snippet check shares (the seats, the key, where to work, the budget and the stopping
+    rule, the clock and the progress display); `seat` and `served` are one snippet's (for_snippet)."""
 
-    stub: object  # server_stub.RunningStub
+    seats: Seats
     key: dict  # the shared test key (JWK)
     work: Path
     budget: float
-    port_moved: bool
-    tls_stub: object  # the same, speaking TLS (serve --tls), for snippets that ask for TLS
-    java_truststore: tuple[str, str] = ("", "")  # the TLS stub's CA in a PKCS12 store, and its password
+    java_truststore: tuple[str, str] = ("", "")  # the TLS seats' CA in a PKCS12 store, and its password
+    rule: Rule = field(default_factory=load_evidence)  # evidence.toml: when repetitions stop (stopping.py)
+    clock: Clock = field(default_factory=Clock)
+    progress: RunProgress = field(default_factory=lambda: RunProgress(live=False))
+    seat: Seat | None = None  # the snippet's seat, while one is checked
+    served: dict = field(default_factory=dict)  # the snippet's own keys, served by its stub while it runs
 
     @property
-    def values(self) -> dict:
-        return {"kid": self.key["kid"], "d": self.key["d"], "x": self.key["x"], "y": self.key["y"],
-                "port": self.stub.port, "tls_port": self.tls_stub.port, "tls_ca": str(self.tls_stub.tls_ca),
-                "java_truststore": self.java_truststore[0], "java_truststore_password": self.java_truststore[1]}
-
-    def over_tls(self) -> Context:
-        """The context of a snippet that asks for TLS: its connections go to the TLS stub."""
-        return replace(self, stub=self.tls_stub)
+    def port_moved(self) -> bool:
+        return self.seats.port_moved
 
     @property
     def tls(self) -> bool:
-        return self.stub is self.tls_stub
+        return self.seat is not None and self.seat.tls
 
+    @property
+    def tls_ca(self) -> Path:
+        return self.seats.tls_ca
 
-def documented_port_is_free() -> bool:
-    """True when 9009 can be bound on 127.0.0.1 (and on ::1 where the machine has IPv6)."""
-    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
-        try:
-            with socket.socket(family, socket.SOCK_STREAM) as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                probe.bind((host, DOCUMENTED_PORT))
-        except OSError as error:
-            if family == socket.AF_INET6 and error.errno == 99:  # no IPv6 loopback here
-                continue
-            return False
-    return True
+    def values(self, port: int) -> dict:
+        """The substitutions' placeholders for a snippet whose stub listens on `port`."""
+        return {"kid": self.key["kid"], "d": self.key["d"], "x": self.key["x"], "y": self.key["y"],
+                "port": port, "tls_port": port, "tls_ca": str(self.tls_ca),
+                "java_truststore": self.java_truststore[0], "java_truststore_password": self.java_truststore[1]}
+
+    def for_snippet(self, seat: Seat, served: dict) -> Context:
+        return replace(self, seat=seat, served=served)
 
 
 def check_page(page: Page, ctx: Context) -> PageResult:
+    """Every snippet of the page, one after another (schedule.py checks many at once)."""
     page_keys = checks.auth_keys_on_page([s.code for s in page.snippets])
     results = []
     for position, snippet in enumerate(page.snippets):
-        workdir = ctx.work / Path(page.name).stem / f"{snippet.index:02d}-{snippet.language or 'text'}"
         kind = classify(snippet, page.snippets[:position])
-        print(f"docs: {page.name} #{snippet.index} {snippet.language or '?'} ({snippet.tab or 'no tab'}): {kind.kind} ...",
-              flush=True)
-        results.append(SnippetResult(snippet, check_snippet(snippet, kind, page_keys, workdir, ctx)))
+        ctx.progress.line(starting_line(page, snippet, kind))
+        results.append(SnippetResult(snippet, check_snippet(snippet, kind, page_keys, workdir_of(page, snippet, ctx),
+                                                            ctx)))
     return PageResult(page, results)
+
+
+def workdir_of(page: Page, snippet: Snippet, ctx: Context) -> Path:
+    return ctx.work / Path(page.name).stem / f"{snippet.index:02d}-{snippet.language or 'text'}"
+
+
+def starting_line(page: Page, snippet: Snippet, kind: Kind) -> str:
+    return f"docs: {page.name} #{snippet.index} {snippet.language or '?'} ({snippet.tab or 'no tab'}): {kind.kind} ..."
 
 
 def check_snippet(snippet: Snippet, kind: Kind, page_keys: dict, workdir: Path, ctx: Context) -> list[Verdict]:
@@ -114,8 +125,10 @@ def check_snippet(snippet: Snippet, kind: Kind, page_keys: dict, workdir: Path, 
     elif kind.kind == "config":
         verdicts = []
     else:
-        verdicts = [_from_check(_check_block(snippet, kind, page_keys, workdir))]
-    config = check_config_strings(snippet.code, snippet.language, ctx.key)
+        with ctx.clock.phase("checks"):
+            verdicts = [_from_check(_check_block(snippet, kind, page_keys, workdir))]
+    with ctx.clock.phase("checks"):
+        config = check_config_strings(snippet.code, snippet.language, ctx.key)
     if config is not None:
         verdicts.append(_from_check(config, "config"))
     elif kind.kind == "config":  # its strings are all of other transports (or the scheme is only mentioned)
@@ -150,27 +163,36 @@ def _from_check(result, label: str = "check") -> Verdict:
 
 def _client(snippet: Snippet, kind: Kind, page_keys: dict, workdir: Path, ctx: Context) -> list[Verdict]:
     language = snippet.language
-    code, substitutions, tls = substitute(completed_code(kind, snippet), language, ctx.values, ctx.port_moved)
-    if kind.completed_by:
-        blocks = ", ".join(f"#{s.index}" for s in kind.completed_by)
-        substitutions.insert(0, f"excerpt completed by the page's earlier {language} blocks {blocks}, in order, "
-                                "its elision lines dropped")
-    run_ctx = ctx.over_tls() if tls else ctx
-    served, served_notes = own_keys(code, language, ctx.key, page_keys)  # the snippet's own key pairs
-    with run_ctx.stub.extra_keys(served, replace=True):
-        verdicts = _attempts(language, code, substitutions, workdir, run_ctx)
+    completed = completed_code(kind, snippet)
+    tls = substitute(completed, language, ctx.values(0), port_moved=True)[2]  # does it ask for TLS?
+    movable = names_port(completed, language)
+    seat = ctx.seats.own(tls) if movable or ctx.port_moved else ctx.seats.documented(tls)
+    try:
+        code, substitutions, tls = substitute(completed, language, ctx.values(seat.stub.port), port_moved=seat.own)
+        if kind.completed_by:
+            blocks = ", ".join(f"#{s.index}" for s in kind.completed_by)
+            substitutions.insert(0, f"excerpt completed by the page's earlier {language} blocks {blocks}, in order, "
+                                    "its elision lines dropped")
+        served, served_notes = own_keys(code, language, ctx.key, page_keys)  # the snippet's own key pairs
+        verdicts = _attempts(language, code, substitutions, workdir, ctx.for_snippet(seat, served))
+    finally:
+        ctx.seats.release(seat)  # its port stays booked for its fault runs (faults.py)
     for verdict in verdicts:
         verdict.notes[:0] = served_notes
         verdict.own_keys = served
+        if not movable:
+            verdict.notes.insert(0, "its code names no port to substitute (a client's default address): "
+                                    + ("9009 was busy, so its connections cannot reach the stub" if ctx.port_moved
+                                       else f"run on the documented port {seat.port}, one snippet at a time"))
         if tls:
             verdict.tls = True
-            verdict.notes.insert(0, f"asks for TLS: run against the stub's TLS port {ctx.tls_stub.port}")
+            verdict.notes.insert(0, f"asks for TLS: run against a TLS stub on port {seat.stub.port}")
     return verdicts
 
 
 def _attempts(language: str, code: str, substitutions: list[str], workdir: Path, ctx: Context) -> list[Verdict]:
     """The newest attempt, then the second attempts that apply, as the module docstring says."""
-    prepare = _PREPARE[language]
+    prepare = _timed(_PREPARE[language], ctx)
     prepared = prepare(code, workdir / "newest", ctx, None, {})
     newest = _judge("newest", prepared, substitutions, ctx)
     if newest.verdict not in (*RETRIED, "FAILS TO INSTALL"):
@@ -221,10 +243,26 @@ def _replacement(language: str, code: str, prepare, substitutions: list[str], wo
     return second
 
 
-def _judge(label: str, prepared, substitutions: list[str], ctx: Context) -> Verdict:
+def _judge(label: str, prepared, substitutions: list[str], ctx: Context, budget: float | None = None) -> Verdict:
+    """Repeat the prepared attempt on the snippet's seat, its lock held throughout and its own keys served
+    (for the documented port both belong to this snippet only while it holds the lock)."""
     if not prepared.command:
         return not_installed(label, prepared, substitutions)
-    return repeat(label, prepared, ctx.stub, ctx.budget, substitutions)
+    seat, shown = ctx.seat, f"{prepared.cwd.parent.parent.name} {prepared.cwd.parent.name} {label}"
+    with ctx.clock.phase("repetitions"), seat.lock, seat.stub.extra_keys(ctx.served, replace=True):
+        verdict = repeat(label, prepared, seat.stub, ctx.budget if budget is None else budget, substitutions, ctx.rule,
+                         lambda v: ctx.progress.batch(shown, v.encoding or "p1363", v.tally, ctx.rule))
+    ctx.progress.finished(shown)
+    verdict.seat = seat
+    return verdict
+
+
+def _timed(prepare, ctx: Context):
+    """The language's prepare, its seconds counted as preparation."""
+    def timed(*args):
+        with ctx.clock.phase("preparation"):
+            return prepare(*args)
+    return timed
 
 
 def _older_major(language: str, code: str, prepared, substitutions: list[str], workdir: Path,
@@ -237,13 +275,15 @@ def _older_major(language: str, code: str, prepared, substitutions: list[str], w
     if fallbacks is None or client is None:
         return None
     tried = []
-    for package, older in fallbacks(client, prepared.versions[client], prepared):
+    with ctx.clock.phase("preparation"):  # asking the registry for the older majors
+        candidates = fallbacks(client, prepared.versions[client], prepared)
+    for package, older in candidates:
         folder = workdir / f"{package.replace('/', '_').replace(':', '_')}-{older}"
-        candidate = _PREPARE[language](code, folder, ctx, {package: older}, {})
+        candidate = _timed(_PREPARE[language], ctx)(code, folder, ctx, {package: older}, {})
         tried.append(f"{package} {older}")
-        if not candidate.command or repeat("older major", candidate, ctx.stub, 0, substitutions).verdict in RETRIED:
+        if not candidate.command or _judge("older major", candidate, substitutions, ctx, budget=0).verdict in RETRIED:
             continue
-        works = repeat("older major", candidate, ctx.stub, ctx.budget, substitutions)
+        works = _judge("older major", candidate, substitutions, ctx)
         works.notes.insert(0, f"second verdict, with {package}=={older}: the newest major it works with")
         return f"written for {package} {older.split('.')[0]}.x", works
     prepared.notes.append(f"no older major of {client} works either (tried {', '.join(tried)})" if tried else
@@ -254,9 +294,7 @@ def _older_major(language: str, code: str, prepared, substitutions: list[str], w
 def _go(code, workdir, ctx, pins, options):
     prepared = prepare_go(code, workdir)
     if ctx.tls:  # the Go client's config string has no roots option: Go reads SSL_CERT_FILE
-        prepared.env["SSL_CERT_FILE"] = str(ctx.tls_stub.tls_ca)
-    if ctx.port_moved and "9009" not in code:
-        prepared.notes.append("the snippet has no address to substitute (a client default) and 9009 was busy")
+        prepared.env["SSL_CERT_FILE"] = str(ctx.tls_ca)
     return prepared
 
 

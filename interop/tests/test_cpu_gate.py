@@ -12,8 +12,8 @@ from interop.cpu_gate import CpuGate, cpu_seconds
 def _wait_released(gate: CpuGate, timeout: float) -> float | None:
     """Seconds until a slot of a one-slot gate is free again, or None within `timeout`."""
     started = time.monotonic()
-    if gate._slots.acquire(timeout=timeout):  # noqa: SLF001 (the test looks at the slot itself)
-        gate._slots.release()  # noqa: SLF001
+    if gate._slots.acquire(timeout=timeout):  # the test looks at the slot itself
+        gate._slots.release()
         return time.monotonic() - started
     return None
 

@@ -1,0 +1,62 @@
+"""When a client snippet's repetitions stop: on evidence, at the cap, or at the time budget, whichever
+comes first (the interop matrix's rule, interop/evidence.py and evidence.toml, plus the budget).
+
+A snippet is a third-party program that usually makes one connection per run, so it is repeated run
+after run. After each run, once the stub has recorded the close of that run's connections, its auth
+events are added to a `Tally` (evidence.py): the signatures that exercised each edge case of the
+snippet's encoding, as the stub recorded it. The repetition stops
+
+- on **evidence** once every edge case of that encoding was seen `k` times (for raw r||s: r and s
+  below 2^248, about 1 signature in 256 each; for DER also the top bits);
+- at the **cap** once `cap` handshakes were made (P(missed 1/128) is then within evidence.toml's bound),
+  or MAX_RUNS runs (bounds the events kept for a snippet that makes no handshake and still exits 0);
+- on **budget** once `budget` seconds went by, for the slow snippets (node, python: 70-100 ms a run)
+  that cannot reach the evidence in it.
+
+The decision is taken between runs and only from settled events (repeat.py waits for every close), so
+it never cuts a run short, and what decides a verdict (a rejection, a failed run) has been recorded
+before the next decision is made.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from types import SimpleNamespace
+
+from ..evidence import Rule, Tally
+from ..matrix import edge_cases_seen
+
+MAX_RUNS = 3000  # bounds the events kept in memory for a very fast snippet that makes no handshake
+
+
+def encoding_of(accepted: Counter, recorded: Counter) -> str | None:
+    """The snippet's encoding as the stub recorded it: the most common one of its accepted handshakes
+    (a rejected one may be parsed as another: a 63-byte raw r||s is read as DER), else of all of them."""
+    for counts in (accepted, recorded):
+        if counts:
+            return counts.most_common(1)[0][0]
+    return None
+
+
+def stop_reason(rule: Rule, encoding: str | None, tally: Tally, runs: int, elapsed: float, budget: float
+                ) -> str | None:
+    """'evidence', 'cap' or 'budget' once the repetition may stop, else None (at least one run is made).
+    Evidence needs a recorded encoding and at least one handshake; it is checked first, so a run that
+    meets the evidence and the budget at once says evidence."""
+    if runs == 0:
+        return None
+    if encoding is not None and tally.handshakes and not rule.missing(encoding, tally):
+        return "evidence"
+    if tally.handshakes >= rule.cap or runs >= MAX_RUNS:
+        return "cap"
+    if elapsed >= budget:
+        return "budget"
+    return None
+
+
+def edge_cases_text(rule: Rule, encoding: str | None, tally: Tally) -> str:
+    """"r<2^248 2, s<2^248 1 (1 broke)": the matrix's edge-cases column (matrix.edge_cases_seen) for a
+    snippet, which has no registry entry: only its recorded encoding and tally are read."""
+    if encoding is None:
+        return "-"
+    return edge_cases_seen(SimpleNamespace(client=SimpleNamespace(encoding=encoding), tally=tally), rule)
