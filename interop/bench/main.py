@@ -18,7 +18,7 @@ and the others still report:
    (profiles.py, profiled_stub.py); top functions by self and cumulative time;
 6. time to verdict (times.py): `python -m interop` warm (--skip-interop) and cold, from a fresh clone of
    HEAD with an empty build folder and GOCACHE (--skip-cold), and `python -m interop.docs` over
-   ../shared/docs-pages, warm (--skip-docs); each beside its target in targets.toml [times].
+   the docs check's default pages, warm (--skip-docs); each beside its target in targets.toml [times].
 
 figures.py assembles every figure and the ratios against targets.toml (targets.py) into
 BUILD/bench/bench.json; report.py renders the table printed here. Exit code 0 unless a part could not be
@@ -129,7 +129,7 @@ def _parse(argv):
                         help="do not time `python -m interop` from a fresh clone and empty build folder and GOCACHE")
     parser.add_argument("--cold-timeout", type=float, default=times.COLD_TIMEOUT)
     parser.add_argument("--skip-docs", action="store_true",
-                        help="do not time `python -m interop.docs` over ../shared/docs-pages (warm)")
+                        help="do not time `python -m interop.docs` over its default pages (warm)")
     parser.add_argument("--docs-timeout", type=float, default=times.DOCS_TIMEOUT, help="for each of its two runs")
     parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
                         help="profile the stub (pyinstrument) where it misses a target (auto), always, or never")

@@ -107,7 +107,7 @@ def _time_lines(result: dict) -> list[str]:
                         + (f" {cold['commit'][:10]}" if cold.get("commit") else "")
                         + ", empty build folder and GOCACHE, package caches kept)",
         "docs_warm": "docs check, warm (python -m interop.docs"
-                     + (f", {len(docs['pages'])} pages of ../shared/docs-pages" if docs.get("pages") else "")
+                     + (f", {len(docs['pages'])} default pages of the docs check" if docs.get("pages") else "")
                      + (f", after a warm-up run of {warmup['seconds']:.1f} s, exit {warmup['exit_code']}" if warmup
                         else "") + ")",
     }

@@ -9,8 +9,8 @@
   temporary folder (Go's build cache is a build output). The package registries' caches stay as they
   are (KEPT_CACHES: downloads, not build outputs). The clone's own server_stub is imported (PYTHONPATH
   before the bench's editable install), so the whole run is HEAD's; uncommitted changes are not in it;
-- warm docs check (`docs_warm`; --skip-docs): `python -m interop.docs --build-dir BUILD` over the pages of
-  ../shared/docs-pages (the docs check's own default), run once to warm its caches (snippet venvs, npm,
+- warm docs check (`docs_warm`; --skip-docs): `python -m interop.docs --build-dir BUILD` over
+  the docs check's own default pages (beside the repository), run once to warm its caches (snippet venvs, npm,
   go), then timed. Without pages there the figure is an error saying so: the docs check itself would
   pass with nothing checked.
 
@@ -69,7 +69,7 @@ def interop_cold(args, out: Path) -> dict:
 
 
 def docs_warm(args, out: Path) -> dict:
-    # The docs check's own default: ../shared/docs-pages beside the repository, or $ILP_SHARED_DIR/docs-pages.
+    # The docs check's own default pages (beside the repository, or under $ILP_SHARED_DIR).
     from ..docs.main import _shared_folder, _shared_pages
 
     pages = _shared_pages()
