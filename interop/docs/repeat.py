@@ -180,7 +180,10 @@ def _connections(stub, read: int) -> tuple[dict[int, Connection], int]:
 
 
 def _events_text(events: list[dict], limit: int = 8) -> str:
-    lines = [json.dumps(e, ensure_ascii=False)[:300] for e in events[:limit]]
+    """The events, one JSON line each; an auth event's reason and hint are left out (the evidence gives
+    them once per reason code), so that its codes fit on the line."""
+    lines = [json.dumps({k: v for k, v in e.items() if k not in ("reason", "hint")}, ensure_ascii=False)[:400]
+             for e in events[:limit]]
     if len(events) > limit:
         lines.append(f"... {len(events) - limit} more events")
     return "\n".join(lines)

@@ -9,7 +9,9 @@
 - The other blocks (auth files, JWKs, server.conf, recipes, install lines) are checked in this thread
   meanwhile.
 - As soon as a client snippet's attempts are done, its runnable attempts go under the faults (faults.py),
-  FAULT_WORKERS seats at a time: one run after another on a seat, the seats' runs overlapping.
+  FAULT_WORKERS seats at a time: one run after another on a seat, the seats' runs overlapping. Those
+  of the snippets on the documented port wait until every attempt is done and its stub is retired
+  (seats.py), since each of their runs rebinds 9009.
 
 Results come back in page and block order, whatever order they finished in.
 """
@@ -17,6 +19,7 @@ Results come back in page and block order, whatever order they finished in.
 from __future__ import annotations
 
 import os
+import time
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -42,15 +45,24 @@ def check_pages(paths: list[Path], ctx: Context, faults: dict | None) -> tuple[l
     pages, pending = [], []
     with ThreadPoolExecutor(SNIPPET_WORKERS, "snippet") as snippets, ThreadPoolExecutor(FAULT_WORKERS, "fault") as fault_pool:
         fault_jobs: list[Future] = []
+        documented: list[tuple[str, SnippetResult]] = []  # their fault runs wait for the documented port
+
+        def under_faults(page_name: str, result: SnippetResult) -> None:
+            fault_jobs.append(fault_pool.submit(run_snippet_faults, page_name, result, faults, ctx.seats, ctx.clock,
+                                                ctx.progress))
 
         def client(page, snippet, kind, page_keys) -> list[Verdict]:
             ctx.progress.line(starting_line(page, snippet, kind))
+            began = time.perf_counter()
             verdicts = check_snippet(snippet, kind, page_keys, workdir_of(page, snippet, ctx), ctx)
             ctx.progress.step("client snippets", f"{page.name} #{snippet.index}")
+            ctx.progress.line(done_line(page.name, snippet.index, verdicts, time.perf_counter() - began))
             result = SnippetResult(snippet, verdicts)
             if faults is not None and runnable(result):
-                fault_jobs.append(fault_pool.submit(run_snippet_faults, page.name, result, faults, ctx.seats,
-                                                    ctx.clock, ctx.progress))
+                if all(v.seat.own for v in runnable(result)):
+                    under_faults(page.name, result)
+                else:
+                    documented.append((page.name, result))
             return verdicts
 
         with ctx.clock.phase("extraction"):
@@ -78,12 +90,22 @@ def check_pages(paths: list[Path], ctx: Context, faults: dict | None) -> tuple[l
         done = [PageResult(page, [r if isinstance(r, SnippetResult) else _collected(r, snippet)
                                   for r, snippet in zip(results, page.snippets, strict=True)])
                 for page, results in pages]
-        # every client is done, so every fault job has been submitted
+        # every attempt is done: the documented port's fault runs may take 9009 in turn
+        ctx.seats.retire_documented()
+        for page_name, result in documented:
+            under_faults(page_name, result)
         rows = [row for job in fault_jobs for row in _fault_rows(job)]
     order = {(page.page.name, s.snippet.index): n for n, (page, s) in
              enumerate((p, s) for p in done for s in p.snippets)}
     rows.sort(key=lambda row: order[(row.page, row.index)])
     return done, rows
+
+
+def done_line(page: str, index: int, verdicts: list[Verdict], seconds: float) -> str:
+    """'docs: done 001.txt #10 in 62 s: newest FAILS TO RUN, older major PASS (820 runs, stopped on evidence)'."""
+    shown = [f"{v.label} {v.verdict}" + (f" ({v.runs} runs, stopped on {v.stopped})" if v.runs > 1 else "")
+             for v in verdicts]
+    return f"docs: done {page} #{index} in {seconds:.0f} s: {', '.join(shown)}"
 
 
 def _collected(job: Future, snippet) -> SnippetResult:

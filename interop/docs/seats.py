@@ -15,7 +15,9 @@ attribution by key id (interop/shared_stub.py) cannot tell two snippets apart on
 Fault runs (faults.py) need a stub with the fault on the very port the snippet's code names, so a
 seat's fault runs come one after another on it, after its attempts (`fault_stub`); the seats' fault
 runs overlap each other. A port handed out once is never handed out again in the run (`_booked`), so a
-seat's port is still its own when its fault runs rebind it.
+seat's port is still its own when its fault runs rebind it. The documented port's fault runs come once
+every attempt is done and its stub retired (`retire_documented`): 9009 is then rebound for each fault
+run, as before seats, and nothing else of the run can be confused by whoever takes it in between.
 
 TLS seats share one throwaway CA and server certificate (made once: `tls_files`), so every TLS snippet
 trusts the same CA file and the Java snippets the same truststore.
@@ -23,8 +25,10 @@ trusts the same CA file and the Java snippets the same truststore.
 
 from __future__ import annotations
 
+import errno
 import socket
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +40,8 @@ from ..robustness import fault_config
 
 DOCUMENTED_PORT = 9009
 START_ATTEMPTS = 20  # a port the OS offers may be booked already, or taken on ::1: ask again
+REBIND_SECONDS = 5.0  # a fault stub waits this long for its port (another run may probe 9009 for a moment)
+REBIND_POLL = 0.05
 
 
 def ipv6_loopback() -> bool:
@@ -104,11 +110,19 @@ class Seats:
                 self.holder = self._start(self.documented_config)
             except OSError:  # taken since it was found free: run as when it is busy
                 self.holder = None
+        self._documented = self.holder is not None
 
     @property
     def port_moved(self) -> bool:
         """9009 was busy at the start: every seat is one of its own."""
-        return self.holder is None
+        return not self._documented
+
+    def retire_documented(self) -> None:
+        """Every attempt is done: stop the documented stub, so that fault runs can take 9009 in turn."""
+        with self.documented_lock:
+            if self.holder is not None:
+                self._stop(self.holder)
+                self.holder = None
 
     @property
     def tls_ca(self) -> Path:
@@ -147,29 +161,29 @@ class Seats:
 
     @contextmanager
     def fault_stub(self, seat: Seat, fault: dict):
-        """A started stub with `fault` where the seat's snippet connects. An own seat's stub must be released
-        first; for the documented port the holder gives way for the run and comes back after."""
+        """A started stub with `fault` where the seat's snippet connects, for one run. An own seat must be
+        released first; the documented port must be retired (retire_documented)."""
         config = {**seat.config, **fault_config(fault)}
-        if seat.own:
-            with seat.lock:
-                stub = self._start(config)
-                try:
-                    yield stub
-                finally:
-                    self._stop(stub)
-            return
-        with self.documented_lock:
-            if self.holder is not None:
-                self._stop(self.holder)
+        lock = seat.lock if seat.own else self.documented_lock
+        with lock:
+            if not seat.own and self.holder is not None:
+                raise RuntimeError("a fault run on the documented port before its stub was retired")
+            stub = self._rebind(config)
             try:
-                stub = self._start(config)
-                try:
-                    yield stub
-                finally:
-                    self._stop(stub)
+                yield stub
             finally:
-                if self.holder is not None:
-                    self.holder = self._start(self.documented_config)
+                self._stop(stub)
+
+    def _rebind(self, config: dict) -> RunningStub:
+        """A stub on the port the config names, waiting REBIND_SECONDS at most while it is in use."""
+        deadline = time.monotonic() + REBIND_SECONDS
+        while True:
+            try:
+                return self._start(config)
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                    raise
+                time.sleep(REBIND_POLL)
 
     def close(self) -> None:
         with self._lock:
