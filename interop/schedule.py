@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -25,7 +24,7 @@ from pathlib import Path
 from server_stub.keys import load_jwk
 from server_stub.records import by_peer
 
-from .batches import run_until_evidence
+from .batches import BATCH_NICENESS, run_until_evidence
 from .build import build_environment
 from .cpu_gate import CpuGate
 from .evidence import Rule
@@ -44,7 +43,6 @@ BUILD_WORKERS = 2  # a cold build (cargo, mvn, go) uses every core on its own: t
 EXAMPLE_WORKERS = CORES + 1
 FAULT_WORKERS = 6 * CORES
 FAULT_CPU_SLOTS = CORES  # fault runs busy on the CPU at once (cpu_gate.py); the others wait on the stub
-GIL_SWITCH_INTERVAL = 0.001  # seconds (Python's default: 0.005)
 DURATIONS = "durations.json"  # in the run's folder: each example's seconds last time, to start the longest first
 NEGATIVE_SETTLE = 5.0  # seconds for the stub to record the close of the negative cases' connections
 
@@ -81,11 +79,6 @@ def run_matrix(clients: list[Client], registry: Registry, faults: dict | None, c
     fault_specs = faults["fault"] if faults else []
     last = _durations(out / DURATIONS)
     stubs = _start_stubs(clients, fault_specs, auth_db, out / "events")
-    switch = sys.getswitchinterval()
-    # The stubs share this process's GIL: the plain stub verifies signatures flat out, while a fault stub
-    # must keep its timers (challenge-in-pieces: 513 of them, 1 ms apart). Hand the GIL over every
-    # millisecond instead of every 5, or a 0.5 s challenge takes 2.5 s (measured) and races ILP_TIMEOUT_S.
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     try:
         with ThreadPoolExecutor(BUILD_WORKERS) as builds, ThreadPoolExecutor(EXAMPLE_WORKERS) as examples, \
                 ThreadPoolExecutor(FAULT_WORKERS) as fault_pool:
@@ -131,7 +124,6 @@ def run_matrix(clients: list[Client], registry: Registry, faults: dict | None, c
             by_client = _collect(example_jobs, outcome.setup_failures, lambda c: c.id)
             by_fault = _collect(fault_jobs, outcome.setup_failures, lambda job: f"{job[0].id} under {job[1]['name']}")
     finally:
-        sys.setswitchinterval(switch)
         for stub in stubs.values():
             stub.stop()
     order = {c.id: i for i, c in enumerate(clients)}
@@ -161,7 +153,10 @@ def _start_stubs(clients: list[Client], faults: list[dict], auth_db: Path, event
     stubs = {}
     for tls in tls_needs:
         suffix = "-tls" if tls else ""
-        stubs[(None, tls)] = SharedStub(f"plain{suffix}", auth_db, events / f"examples{suffix}.jsonl", tls=tls)
+        # The examples' stub: a process of its own, under nice as their batches are (batches.py), so that
+        # its verifying flat out takes neither the cores nor this process's GIL from the fault stubs.
+        stubs[(None, tls)] = SharedStub(f"plain{suffix}", auth_db, events / f"examples{suffix}.jsonl", tls=tls,
+                                        process=True, niceness=BATCH_NICENESS)
         for fault in faults if clients else []:
             stubs[(fault["name"], tls)] = SharedStub(f"fault {fault['name']}{suffix}", auth_db,
                                                      events / f"fault-{fault['name']}{suffix}.jsonl", tls=tls,

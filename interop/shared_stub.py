@@ -14,25 +14,39 @@ import threading
 import time
 from pathlib import Path
 
+import orjson
 from server_stub.records import Connection, by_connection
 from server_stub.running import RunningStub
 
 from .paths import SCHEMA
+from .stubproc import StubProcess
 
 SETTLE_POLL = 0.02  # seconds between two looks at the events while settling
+PROCESS_FLUSH_INTERVAL = 0.02  # seconds between a stub process's flushes of its events file
 
 
 class SharedStub:
-    def __init__(self, name: str, auth_db: Path, events_path: Path, tls: bool = False, **config):
+    def __init__(self, name: str, auth_db: Path, events_path: Path, tls: bool = False, process: bool = False,
+                 niceness: int = 0, **config):
         """name: what the stub is for ("plain", "tls", "fault challenge-delayed"); config: the fault's
-        StubConfig fields (robustness.fault_config)."""
+        StubConfig fields (robustness.fault_config). process: run it as `python -m server_stub serve`
+        (stubproc.py), under `nice` with `niceness`, its events read back from the file as they are
+        flushed; otherwise in this process's own thread."""
         self.name = name
         self.events_path = Path(events_path)
         self.events_path.parent.mkdir(parents=True, exist_ok=True)
-        tls_config = {"tls": True, "tls_dir": str(self.events_path.with_suffix(".tls"))} if tls else {}
-        self.stub = RunningStub(auth_db, self.events_path, schema=str(SCHEMA), **tls_config, **config)
+        if process:
+            if config:
+                raise ValueError(f"a stub process takes no StubConfig fields here: {sorted(config)}")
+            self.stub = StubProcess(auth_db, self.events_path, "--flush-interval", str(PROCESS_FLUSH_INTERVAL),
+                                    tls=tls, niceness=niceness)
+        else:
+            tls_config = {"tls": True, "tls_dir": str(self.events_path.with_suffix(".tls"))} if tls else {}
+            self.stub = RunningStub(auth_db, self.events_path, schema=str(SCHEMA), **tls_config, **config)
+        self._process = process
         self._lock = threading.Lock()
-        self._read = 0  # events indexed so far
+        self._read = 0  # events (in this process) or bytes of the events file (a stub process) read so far
+        self._partial = b""  # a stub process's last line, not yet whole
         self._conns: dict[int, Connection] = {}
         self._by_kid: dict[str | None, dict[int, Connection]] = {}
 
@@ -49,17 +63,31 @@ class SharedStub:
         return self.stub.tls_ca
 
     def start(self) -> SharedStub:
-        self.stub.start()
+        if self._process:
+            self.stub.__enter__()
+        else:
+            self.stub.start()
         return self
 
     def stop(self) -> None:
         self.stub.stop()
         self._index()
 
-    def _index(self) -> None:
-        with self._lock:
+    def _new_events(self) -> list[dict]:
+        if not self._process:
             new = self.stub.log.since(self._read)
             self._read += len(new)
+            return new
+        with open(self.events_path, "rb") as file:
+            file.seek(self._read)
+            data = file.read()
+        self._read += len(data)
+        *lines, self._partial = (self._partial + data).split(b"\n")
+        return [orjson.loads(line) for line in lines if line.strip()]
+
+    def _index(self) -> None:
+        with self._lock:
+            new = self._new_events()
             by_connection(new, into=self._conns)
             for event in new:
                 if event["event"] == "auth":

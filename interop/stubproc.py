@@ -28,12 +28,12 @@ class StubProcess:
     in the parity run: the fixtures' DECIMAL columns exist before the first row."""
 
     def __init__(self, auth_db: Path, events_path: Path, *extra_args: str, schema: Path | None = SCHEMA,
-                 tls: bool = False):
+                 tls: bool = False, niceness: int = 0):
         """tls: the stub speaks TLS, its throwaway CA and certificate beside the events file; `tls_ca`
-        names the CA file once it listens."""
+        names the CA file once it listens. niceness > 0: it runs under `nice`."""
         self.events_path = Path(events_path)
         tls_dir = self.events_path.with_name(self.events_path.stem + ".tls")
-        self.cmd = [sys.executable, "-m", "server_stub", "serve", "--auth-db", str(auth_db),
+        self.cmd = [*(["nice", "-n", str(niceness)] if niceness else []), sys.executable, "-m", "server_stub", "serve", "--auth-db", str(auth_db),
                     "--port", "0", "--events", str(self.events_path),
                     *(["--schema", str(schema)] if schema is not None else []),
                     *(["--tls", "--tls-dir", str(tls_dir)] if tls else []), *extra_args]

@@ -24,7 +24,7 @@ from ..evidence import Rule, load_evidence
 from ..progress import RunProgress
 from . import checks, fixes
 from .checks.config_string import check_config_strings, find_config_strings
-from .classify import Kind, classify, completed_code
+from .classify import Kind, completed_code
 from .clients import (
     javascript_dependencies,
     javascript_older_majors,
@@ -96,18 +96,6 @@ class Context:
         return replace(self, seat=seat, served=served)
 
 
-def check_page(page: Page, ctx: Context) -> PageResult:
-    """Every snippet of the page, one after another (schedule.py checks many at once)."""
-    page_keys = checks.auth_keys_on_page([s.code for s in page.snippets])
-    results = []
-    for position, snippet in enumerate(page.snippets):
-        kind = classify(snippet, page.snippets[:position])
-        ctx.progress.line(starting_line(page, snippet, kind))
-        results.append(SnippetResult(snippet, check_snippet(snippet, kind, page_keys, workdir_of(page, snippet, ctx),
-                                                            ctx)))
-    return PageResult(page, results)
-
-
 def workdir_of(page: Page, snippet: Snippet, ctx: Context) -> Path:
     return ctx.work / Path(page.name).stem / f"{snippet.index:02d}-{snippet.language or 'text'}"
 
@@ -127,8 +115,7 @@ def check_snippet(snippet: Snippet, kind: Kind, page_keys: dict, workdir: Path, 
     else:
         with ctx.clock.phase("checks"):
             verdicts = [_from_check(_check_block(snippet, kind, page_keys, workdir))]
-    with ctx.clock.phase("checks"):
-        config = check_config_strings(snippet.code, snippet.language, ctx.key)
+    config = check_config_strings(snippet.code, snippet.language, ctx.key)
     if config is not None:
         verdicts.append(_from_check(config, "config"))
     elif kind.kind == "config":  # its strings are all of other transports (or the scheme is only mentioned)

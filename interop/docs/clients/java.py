@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -328,9 +329,15 @@ def _plugin() -> str:
     return dependencies()["java"]["dependency_plugin"]
 
 
+# Snippets are prepared at the same time (schedule.py), and two Maven processes that download the same
+# artifact into one local repository can leave it half written: one mvn at a time, in this process.
+_MAVEN = threading.Lock()
+
+
 def _mvn(arguments: list[str], cwd: Path, repository: Path) -> Finished:
-    return run(["mvn", "-B", "-q", "-Dstyle.color=never", f"-Dmaven.repo.local={repository}", *arguments],
-               cwd, INSTALL_TIMEOUT)
+    with _MAVEN:
+        return run(["mvn", "-B", "-q", "-Dstyle.color=never", f"-Dmaven.repo.local={repository}", *arguments],
+                   cwd, INSTALL_TIMEOUT)
 
 
 def _maven_key_line(finished: Finished) -> str:

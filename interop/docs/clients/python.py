@@ -7,6 +7,8 @@ import ast
 import re
 import shutil
 import sys
+import threading
+from collections import defaultdict
 from pathlib import Path
 
 from ..data import dependencies
@@ -14,6 +16,9 @@ from .common import INSTALL_TIMEOUT, Prepared, key_line, output, run
 from .common import failed as _failed
 
 _FROM_SOURCE = "docs-plain-install.txt"  # in a venv whose distributions needed a plain pip install: why
+# Snippets are prepared at the same time (schedule.py); two that need the same venv make or fill it one
+# after the other (by the venv's path).
+_VENV_LOCKS: defaultdict[Path, threading.Lock] = defaultdict(threading.Lock)
 
 
 def python_distributions(code: str) -> list[str]:
@@ -49,6 +54,13 @@ def prepare_python(code: str, workdir: Path, venvs: Path, pins: dict | None = No
     venv = venvs / ("-".join(requirements).replace("=", "") or "stdlib")
     python = venv / "bin" / "python"
     prepared.command = [str(python), "snippet.py"]
+    with _VENV_LOCKS[venv]:
+        return _install(prepared, venv, python, requirements, distributions, workdir)
+
+
+def _install(prepared: Prepared, venv: Path, python: Path, requirements: list[str], distributions: list[str],
+             workdir: Path) -> Prepared:
+    """Make the venv if it is missing, install the requirements into it, and read their versions."""
     if not python.exists():
         made = run([sys.executable, "-m", "venv", str(venv)], workdir, 120)
         if not made.ok:

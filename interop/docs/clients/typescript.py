@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 
 from ...paths import DEFAULT_BUILD_DIR
@@ -62,7 +63,7 @@ def install_stripper(tools: Path | None = None) -> tuple[Path | None, Finished |
     folder = (tools or TOOLS) / f"typescript-{version}"
     if _installed(folder, version):
         return folder / "strip.cjs", None
-    staging = folder.with_name(f".{folder.name}.{os.getpid()}")
+    staging = folder.with_name(f".{folder.name}.{os.getpid()}.{threading.get_ident()}")  # snippets install at once
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     (staging / "package.json").write_text('{"private": true}\n')
