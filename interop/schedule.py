@@ -204,5 +204,5 @@ def _done_line(result: ClientResult, rule: Rule) -> str:
     seen = ", ".join(f"{case.shown} {result.tally.seen[case.code]}" for case in rule.relevant(result.client.encoding))
     how = f"stopped on {result.stopped}" if result.stopped else "a run failed"
     verdict = "" if result.passed else " FAILED"
-    return (f"done {result.client.id}: {result.handshakes} handshakes in {len(result.runs)} runs "
+    return (f"done {result.client.id}: {result.handshakes} handshakes in {len(result.runs)} run{'s' if len(result.runs) != 1 else ''} "
             f"({result.seconds:.1f} s), {how}: {seen}{verdict}")
