@@ -26,6 +26,7 @@ class Environment:
     build: list[list[str]]
     inputs: list[str] = field(default_factory=list)  # globs whose content decides if a rebuild is due
     outputs: list[str] = field(default_factory=list)  # paths a cached build must still have
+    cold_seconds: float = 0.0  # a cold build's time, measured: the longest builds start first
 
 
 @dataclass(frozen=True)

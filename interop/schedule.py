@@ -39,11 +39,11 @@ from .robustness import FaultResult, fault_config, run_fault
 from .shared_stub import SharedStub
 
 CORES = os.cpu_count() or 2
-BUILD_WORKERS = 2  # a cold build (cargo, mvn, go) uses every core on its own: two overlap a compile with a download
+BUILD_WORKERS = 3  # the two long compiles (cargo, go) at once, and the short builds one after another beside them
 EXAMPLE_WORKERS = CORES + 1
 FAULT_WORKERS = 6 * CORES
 FAULT_CPU_SLOTS = CORES  # fault runs busy on the CPU at once (cpu_gate.py); the others wait on the stub
-DURATIONS = "durations.json"  # in the run's folder: each example's seconds last time, to start the longest first
+DURATIONS = "durations.json"  # in the run's folder: each example's and build's seconds last time, to start the longest first
 NEGATIVE_SETTLE = 5.0  # seconds for the stub to record the close of the negative cases' connections
 
 
@@ -85,8 +85,11 @@ def run_matrix(clients: list[Client], registry: Registry, faults: dict | None, c
             progress.phase("examples", len(clients))
             if fault_specs:
                 progress.phase("fault runs", len(clients) * len(fault_specs))
+            # The longest build first (the last run's time when it built, else the measured cold time).
+            names = sorted({c.environment for c in clients},
+                           key=lambda n: -max(last.get(f"build {n}", 0), registry.environments[n].cold_seconds))
             building = {builds.submit(build_environment, registry.environments[name], build_dir): name
-                        for name in sorted({c.environment for c in clients})}
+                        for name in names}
             gate = CpuGate(FAULT_CPU_SLOTS)
             example_jobs: dict[Future, Client] = {}
             fault_jobs: dict[Future, tuple[Client, dict]] = {}
@@ -110,6 +113,8 @@ def run_matrix(clients: list[Client], registry: Registry, faults: dict | None, c
                 name, built = building[done], done.result()
                 state = "up to date" if built.cached else ("built" if built.ok else "FAILED")
                 progress.line(f"build {name}: {state} ({built.seconds:.1f} s)")
+                if built.ok and not built.cached:
+                    last[f"build {name}"] = round(built.seconds, 1)
                 if not built.ok:
                     outcome.setup_failures.append(f"build of environment {name} failed:\n{built.failure}")
                     continue
