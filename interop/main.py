@@ -23,6 +23,7 @@ from .registry import select_run
 from .report import summary_line, table
 from .robustness import load_faults
 from .schedule import Outcome, run_matrix
+from .stubproc import StubError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,9 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     for number in range(1, args.repeat + 1):
         if args.repeat > 1:
             print(f"\n== run {number} of {args.repeat}", flush=True)
-        with RunProgress() as progress:
-            outcome = run_matrix(clients, registry, faults, cases, fixture, rule, args.build_dir.resolve(), out,
-                                 progress)
+        try:
+            with RunProgress() as progress:
+                outcome = run_matrix(clients, registry, faults, cases, fixture, rule, args.build_dir.resolve(), out,
+                                     progress)
+        except (StubError, OSError, RuntimeError) as error:  # a stub that does not start: nothing was judged
+            print(f"interop: {error}", file=sys.stderr)
+            print(summary_line("interop", 0, 1))
+            return 1
         outcomes.append(outcome)
         _report(outcome, rule, out)
     if args.repeat > 1:

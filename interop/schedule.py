@@ -8,7 +8,7 @@
 - Examples run EXAMPLE_WORKERS at a time (they keep the cores busy: client and stub both sign or
   verify); fault runs FAULT_WORKERS at a time (most of their time is spent waiting on a delayed or
   missing challenge, or on a timeout).
-- The negative matrix plays in this thread meanwhile, against the plain stub.
+- The negative matrix plays in this thread meanwhile, against a stub of its own.
 """
 
 from __future__ import annotations
@@ -124,8 +124,8 @@ def run_matrix(clients: list[Client], registry: Registry, faults: dict | None, c
                     for fault in fault_specs:
                         fault_jobs[fault_pool.submit(fault_job, client, fault)] = (client, fault)
             if cases:
-                progress.line(f"run negative matrix: {len(cases)} cases against the plain stub ...")
-                outcome.cases = _run_negative(cases, keys, fixture, stubs[(None, False)])
+                progress.line(f"run negative matrix: {len(cases)} cases ...")
+                outcome.cases = _run_negative(cases, keys, fixture, stubs["negative"])
             by_client = _collect(example_jobs, outcome.setup_failures, lambda c: c.id)
             by_fault = _collect(fault_jobs, outcome.setup_failures, lambda job: f"{job[0].id} under {job[1]['name']}")
     finally:
@@ -152,17 +152,18 @@ def _durations(path: Path) -> dict[str, float]:
 
 def _start_stubs(clients: list[Client], faults: list[dict], auth_db: Path, events: Path
                  ) -> dict[tuple[str | None, bool], SharedStub]:
-    """{(fault name or None, tls): its stub}: the plain one always (the negative matrix plays on it), and
-    each column the examples need."""
-    tls_needs = sorted({c.tls for c in clients} | {False})
-    stubs = {}
+    """{(fault name or None, tls): its stub} for each column the examples need, and {"negative": its own}:
+    the negative matrix finds its connections by the client's address, which a busy stub's other
+    connections may have used before (ports are reused)."""
+    tls_needs = sorted({c.tls for c in clients})
+    stubs: dict = {"negative": SharedStub("negative", auth_db, events / "negative.jsonl")}
     for tls in tls_needs:
         suffix = "-tls" if tls else ""
         # The examples' stub: a process of its own, under nice as their batches are (batches.py), so that
         # its verifying flat out takes neither the cores nor this process's GIL from the fault stubs.
         stubs[(None, tls)] = SharedStub(f"plain{suffix}", auth_db, events / f"examples{suffix}.jsonl", tls=tls,
                                         process=True, niceness=BATCH_NICENESS)
-        for fault in faults if clients else []:
+        for fault in faults:
             stubs[(fault["name"], tls)] = SharedStub(f"fault {fault['name']}{suffix}", auth_db,
                                                      events / f"fault-{fault['name']}{suffix}.jsonl", tls=tls,
                                                      **fault_config(fault))
