@@ -36,7 +36,7 @@ from .timing import Clock
 
 # Seconds of repetition per client attempt, when the evidence and the cap do not end it first (stopping.py).
 # interop/README.md ("The documentation check") gives the measurements behind it.
-DEFAULT_BUDGET = 60.0
+DEFAULT_BUDGET = 45.0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,16 +10,17 @@ snippet's encoding, as the stub recorded it. The repetition stops
   below 2^248, about 1 signature in 256 each; for DER also the top bits);
 - at the **cap** once `cap` handshakes were made (P(missed 1/128) is then within evidence.toml's bound),
   or MAX_RUNS runs (bounds the events kept for a snippet that makes no handshake and still exits 0);
-- on **budget** once `budget` seconds went by, for the slow snippets (node: 100-150 ms a run) that
-  cannot reach the evidence in it; but not a snippet already past half of the cap: at its pace the
-  cap is at most one more budget away, so it goes on to the cap (or the evidence).
+- on **budget** once `budget` seconds went by, for the slow snippets (node: 100-185 ms a run beside
+  the others) that cannot reach the evidence in it; but not a snippet already at three quarters of
+  the cap (NEAR_CAP): at its pace the cap is at most a third of a budget away, so it goes on to it.
 
 So that no verdict depends on a race:
 - the decision is taken between runs and only from settled events (repeat.py waits for every close):
   it never cuts a run short, and what decides a verdict (a rejection, a failed run) is recorded first;
 - a fast snippet (a Go binary: 5-15 ms a run, even beside the others) ends on evidence or the cap,
-  counts that do not depend on how busy the machine is; the budget ends only a snippet that had made
-  fewer than half the cap's handshakes by then, far slower than any fast one (cap / 2 in one budget).
+  counts that do not depend on how busy the machine is; the budget ends only a snippet short of three
+  quarters of the cap by then (at 45 s: slower than 25 ms a run, twice the slowest Go pace measured), so
+  no snippet that could reach the cap ends on the clock instead by a few milliseconds of pace.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..evidence import Rule, Tally
 from ..matrix import edge_cases_seen
 
 MAX_RUNS = 3000  # bounds the events kept in memory for a very fast snippet that makes no handshake
+NEAR_CAP = 0.75  # at the budget, a repetition with this share of the cap's handshakes goes on to the cap
 
 
 def encoding_of(accepted: Counter, recorded: Counter) -> str | None:
@@ -47,14 +49,14 @@ def stop_reason(rule: Rule, encoding: str | None, tally: Tally, runs: int, elaps
     """'evidence', 'cap' or 'budget' once the repetition may stop, else None (at least one run is made).
     Evidence needs a recorded encoding and at least one handshake; it is checked first, so a run that
     meets the evidence and the budget at once says evidence. The budget stops only a repetition short of
-    half the cap (the module docstring says why)."""
+    NEAR_CAP of the cap (the module docstring says why)."""
     if runs == 0:
         return None
     if encoding is not None and tally.handshakes and not rule.missing(encoding, tally):
         return "evidence"
     if tally.handshakes >= rule.cap or runs >= MAX_RUNS:
         return "cap"
-    if elapsed >= budget and tally.handshakes < rule.cap / 2:
+    if elapsed >= budget and tally.handshakes < NEAR_CAP * rule.cap:
         return "budget"
     return None
 

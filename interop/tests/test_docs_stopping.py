@@ -10,13 +10,13 @@ from collections import Counter
 from dataclasses import replace
 
 import pytest
-from server_stub import run_stub
 
 from interop.docs.clients import Prepared
 from interop.docs.repeat import repeat
 from interop.docs.stopping import MAX_RUNS, edge_cases_text, encoding_of, stop_reason
 from interop.evidence import Tally, load_evidence
 from interop.paths import AUTH_DB, DEFAULT_JWK
+from server_stub import run_stub
 
 R_SHORT, S_SHORT, R_TOP, S_TOP = "r_below_2^248", "s_below_2^248", "r_top_bit", "s_top_bit"
 
@@ -46,12 +46,12 @@ def test_the_cap_counts_handshakes_and_runs():
     assert stop_reason(rule, None, Tally(), runs=MAX_RUNS, elapsed=0.1, budget=60) == "cap"  # no handshake at all
 
 
-def test_the_budget_ends_only_a_repetition_short_of_half_the_cap():
-    rule = replace(load_evidence(), cap=10)
-    assert stop_reason(rule, "p1363", _tally(*[[]] * 4), runs=4, elapsed=60, budget=60) == "budget"
-    assert stop_reason(rule, "p1363", _tally(*[[]] * 4), runs=4, elapsed=59.9, budget=60) is None
-    # past half the cap the cap is at most one more budget away at its pace: counts decide, not the clock
-    assert stop_reason(rule, "p1363", _tally(*[[]] * 5), runs=5, elapsed=60, budget=60) is None
+def test_the_budget_ends_only_a_repetition_short_of_three_quarters_of_the_cap():
+    rule = replace(load_evidence(), cap=12)
+    assert stop_reason(rule, "p1363", _tally(*[[]] * 8), runs=8, elapsed=60, budget=60) == "budget"
+    assert stop_reason(rule, "p1363", _tally(*[[]] * 8), runs=8, elapsed=59.9, budget=60) is None
+    # from 3/4 of the cap on, the cap is at most a third of a budget away at its pace: counts decide
+    assert stop_reason(rule, "p1363", _tally(*[[]] * 9), runs=9, elapsed=60, budget=60) is None
     assert stop_reason(rule, None, Tally(), runs=3, elapsed=60, budget=60) == "budget"  # no encoding recorded
 
 
@@ -143,8 +143,11 @@ def test_a_snippet_that_never_shows_them_stops_on_the_budget(tmp_path):
 
 
 @pytest.mark.timeout(120)
-def test_past_half_the_cap_the_budget_gives_way_to_the_cap(tmp_path):
+def test_near_the_cap_the_budget_gives_way_to_the_cap(tmp_path):
     rule = replace(load_evidence(), cap=4)
-    with run_stub(AUTH_DB) as stub:  # two handshakes a run: half the cap after the first, the cap after the second
+    with run_stub(AUTH_DB) as stub:  # three handshakes a run: 3/4 of the cap after the first, past it after the second
+        verdict = repeat("newest", _client(tmp_path, stub.port, f"[{NEITHER}] * 3"), stub, 0, [], rule)
+    assert (verdict.verdict, verdict.stopped, verdict.runs, verdict.handshakes) == ("PASS", "cap", 2, 6), verdict.detail
+    with run_stub(AUTH_DB) as stub:  # two a run: short of it, so the budget (0 s) ends the first run
         verdict = repeat("newest", _client(tmp_path, stub.port, f"[{NEITHER}] * 2"), stub, 0, [], rule)
-    assert (verdict.verdict, verdict.stopped, verdict.runs, verdict.handshakes) == ("PASS", "cap", 2, 4), verdict.detail
+    assert (verdict.stopped, verdict.runs) == ("budget", 1), verdict.detail
