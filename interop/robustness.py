@@ -113,7 +113,7 @@ def run_fault(client: Client, fault: dict, spec: dict, stub: SharedStub, jwk: Pa
             held.release()
     conns = stub.settle(client.id, 1, SETTLE_TIMEOUT)
     outcome, evidence = classify(run.exit_code, run.stderr, run.describe(), conns, fault, spec["max_error_lines"],
-                                 expected_for(client), longest_wait(fault, spec))
+                                 expected_for(client), longest_wait(fault, spec), client.defect)
     return FaultResult(client, fault, outcome, run, evidence)
 
 
@@ -140,9 +140,11 @@ def fault_arguments(fault: dict) -> list[str]:
 
 
 def classify(exit_code: int | None, stderr: str, description: str, conns: dict[int, Connection], fault: dict,
-             max_error_lines: int, rows: list[dict] | None, longest: float | None = None) -> tuple[str, str]:
+             max_error_lines: int, rows: list[dict] | None, longest: float | None = None,
+             defect: str | None = None) -> tuple[str, str]:
     """The outcome of one run under a fault; `rows`, when known, must arrive intact on success; `longest`,
-    when given, bounds how long a connection may last (longest_wait)."""
+    when given, bounds how long a connection may last (longest_wait); `defect`, an anti-example's reason
+    code: a handshake it rejects is the anti-example's own doing (1 in 128), not the fault's."""
     auths = [c.auth for c in conns.values() if c.auth is not None]
     early = [a for a in auths if a.get("bytes_before_challenge")]
     if early:
@@ -159,6 +161,8 @@ def classify(exit_code: int | None, stderr: str, description: str, conns: dict[i
     if exit_code == 0:
         if fault["auth_possible"]:
             accepted = [c for c in conns.values() if c.accepted]
+            if not accepted and defect and any((c.auth or {}).get("reason_code") == defect for c in conns.values()):
+                return "survives", f"its handshake was rejected for its own defect ({defect}), as expected"
             if not accepted:
                 return "misbehaves", "exited 0 but the stub never accepted its handshake"
             got = [row_fields(e) for e in accepted[0].rows]

@@ -79,3 +79,20 @@ def test_a_connection_that_outlasts_its_bound_on_the_stubs_clock_hangs_however_t
     outcome, why = classify(1, error, "run", conns(10.0), fault, 2, None, bound)
     assert outcome == "hangs" and "lasted 10.0 s" in why
     assert classify(1, error, "run", conns(10.0), fault, 2, None)[0] == "fails clearly"  # no bound: snippets
+
+
+def test_an_anti_example_rejected_for_its_own_defect_under_a_fault_survives_it():
+    """go-wrong-unpadded-bytes drops a zero byte 1 time in 128: under a fault its one handshake may be
+    rejected for that, and exit 0 (the server is silent). Measured once in 5 runs of the matrix."""
+    from server_stub.records import by_connection
+
+    from interop.robustness import classify
+
+    spec = load_faults()
+    fault = next(f for f in spec["fault"] if f["name"] == "challenge-delayed")
+    conns = by_connection([{"event": "connect", "conn": 1, "peer": "127.0.0.1:1"},
+                           {"event": "auth", "conn": 1, "kid": "k", "accepted": False, "encoding": "der",
+                            "reason_code": "short_raw_signature", "reason": "r", "hint": "h"}])
+    assert classify(0, "", "run", conns, fault, 2, None, defect="short_raw_signature")[0] == "survives"
+    assert classify(0, "", "run", conns, fault, 2, None, defect="other")[0] == "misbehaves"
+    assert classify(0, "", "run", conns, fault, 2, None)[0] == "misbehaves"
