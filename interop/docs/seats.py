@@ -84,11 +84,6 @@ class Seat:
     def stub(self) -> RunningStub:
         return self.own_stub if self.own_stub is not None else self.seats.holder
 
-    @property
-    def where(self) -> str:
-        documented = "" if self.own else f" (its code names {DOCUMENTED_PORT}: one snippet at a time)"
-        return f"{'TLS ' if self.tls else ''}stub on port {self.stub.port}{documented}"
-
 
 class Seats:
     """Hands out seats for one run of the check; `close()` stops every stub it started."""
