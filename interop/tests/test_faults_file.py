@@ -36,9 +36,10 @@ def _edited(tmp_path, old: str, new: str):
 
 
 @pytest.mark.parametrize("old, new, message", [
-    ("fault_delay = 1.0", "fault_delay = 2.6", r"fault 2 \(challenge-delayed\): fault_delay = 2.6: more than half"),
+    ("example_timeout = 6.0 ", "example_timeout = 1.5 ",
+     r"fault 2 \(challenge-delayed\): fault_delay = 1.0: more than half of example_timeout \(1.5\)"),
     ("timeout = 30.0 ", "timeout = 12.0 ", r"at least the contract's default ILP_TIMEOUT_S \+ 3"),
-    ("hang_slack = 2.0 ", "hang_slack = 4.0 ", r"fault 2 \(challenge-delayed\): the longest wait allowed \(10 s"),
+    ("hang_slack = 2.0 ", "hang_slack = 3.0 ", r"fault 2 \(challenge-delayed\): the longest wait allowed \(10 s"),
     ('name = "no-challenge"', 'name = "no-chalenge"', r"fault 3 \(no-chalenge\): name: not a fault of the stub"),
     ('column = "pieces"', 'colum = "pieces"', r"unknown keys \['colum'\].*missing keys \['column'\]"),
     ("max_error_lines = 2", "max_error_line = 2", "unknown keys"),
@@ -51,7 +52,7 @@ def test_a_broken_rule_names_the_file_the_entry_and_the_key(tmp_path, old, new, 
 
 
 def test_an_unset_fault_delay_is_checked_at_the_stubs_default(tmp_path):
-    text = FAULTS.read_text("utf-8").replace("fault_delay = 1.0\n", "").replace("example_timeout = 5.0", "example_timeout = 3.5")
+    text = FAULTS.read_text("utf-8").replace("fault_delay = 1.0\n", "").replace("example_timeout = 6.0", "example_timeout = 3.5")
     path = tmp_path / "faults.toml"
     path.write_text(text, "utf-8")
     with pytest.raises(FaultsError, match=r"fault_delay = 2.0: more than half of example_timeout \(3.5\)"):
@@ -74,8 +75,8 @@ def test_a_connection_that_outlasts_its_bound_on_the_stubs_clock_hangs_however_t
                               {"event": "close", "conn": 1, "cause": "peer_closed", "rows": 0, "bytes": 10,
                                "seconds": seconds}])
 
-    error = "ex: connection 1: reading the challenge: timed out after 5 s"
-    assert classify(1, error, "run", conns(5.1), fault, 2, None, bound)[0] == "fails clearly"
+    error = "ex: connection 1: reading the challenge: timed out after 6 s"
+    assert classify(1, error, "run", conns(6.1), fault, 2, None, bound)[0] == "fails clearly"
     outcome, why = classify(1, error, "run", conns(10.0), fault, 2, None, bound)
     assert outcome == "hangs" and "lasted 10.0 s" in why
     assert classify(1, error, "run", conns(10.0), fault, 2, None)[0] == "fails clearly"  # no bound: snippets
