@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .evidence import Rule, Tally
-from .judge import ClientResult, judge_client
+from .judge import ClientResult, judge_client, run_failed
 from .registry import Client
 from .run_example import run_example
 from .shared_stub import SharedStub
@@ -34,12 +34,9 @@ def run_until_evidence(client: Client, stub: SharedStub, jwk: Path, rule: Rule, 
         runs.append(run)
         requested += size
         conns = stub.settle(client.id, requested, SETTLE_TIMEOUT)
-        tally = Tally()
-        for conn in conns.values():
-            if conn.auth is not None:
-                tally.add(conn.auth)
+        tally = Tally.of(conn.auth for conn in conns.values() if conn.auth is not None)
         progress(client, tally)
-        if run.exit_code not in (0, 1) or (run.exit_code == 1 and client.expect != "defective"):
+        if run_failed(client, run):
             break  # a failed batch ends the run: the judge reports it
         if tally.handshakes < requested:
             break  # connections went missing: more batches would not explain it

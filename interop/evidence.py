@@ -66,6 +66,14 @@ class Tally:
     seen: Counter = field(default_factory=Counter)  # edge case code -> signatures that exercised it
     broke: Counter = field(default_factory=Counter)  # of those, the ones whose handshake was rejected
 
+    @classmethod
+    def of(cls, auths) -> Tally:
+        """The tally of these auth events."""
+        tally = cls()
+        for auth in auths:
+            tally.add(auth)
+        return tally
+
     def add(self, auth: dict) -> None:
         self.handshakes += 1
         cases = auth.get("edge_cases", ())

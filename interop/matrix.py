@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .evidence import Rule, p_missed
+from .evidence import Rule, Tally, p_missed
 from .judge import CaseResult, ClientResult
 from .report import JUnitCase, fenced, markdown_table, write_junit, write_markdown
 
@@ -60,11 +60,16 @@ def client_row(r: ClientResult, rule: Rule) -> list[str]:
 
 
 def edge_cases_seen(r: ClientResult, rule: Rule) -> str:
-    """"r<2^248 7, s<2^248 9 (6 broke)": the edge cases of the example's encoding, with how many broke."""
+    """The edge-cases column of an example's row."""
+    return edge_cases_text(r.client.encoding, r.tally, rule)
+
+
+def edge_cases_text(encoding: str, tally: Tally, rule: Rule) -> str:
+    """"r<2^248 7, s<2^248 9 (6 broke)": the edge cases of `encoding`, how often each came, how many broke."""
     shown = []
-    for case in rule.relevant(r.client.encoding):
-        broke = r.tally.broke[case.code]
-        shown.append(f"{case.shown} {r.tally.seen[case.code]}" + (f" ({broke} broke)" if broke else ""))
+    for case in rule.relevant(encoding):
+        broke = tally.broke[case.code]
+        shown.append(f"{case.shown} {tally.seen[case.code]}" + (f" ({broke} broke)" if broke else ""))
     return ", ".join(shown) or "-"
 
 

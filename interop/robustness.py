@@ -134,11 +134,6 @@ def fault_config(fault: dict) -> dict:
     return {"fault": fault["name"], **{k: fault[k] for k in ("fault_delay", "fault_rows") if k in fault}}
 
 
-def fault_arguments(fault: dict) -> list[str]:
-    """The same as `serve` arguments."""
-    return [word for key, value in fault_config(fault).items() for word in ("--" + key.replace("_", "-"), str(value))]
-
-
 def classify(exit_code: int | None, stderr: str, description: str, conns: dict[int, Connection], fault: dict,
              max_error_lines: int, rows: list[dict] | None, longest: float | None = None,
              defect: str | None = None) -> tuple[str, str]:

@@ -26,10 +26,9 @@ So that no verdict depends on a race:
 from __future__ import annotations
 
 from collections import Counter
-from types import SimpleNamespace
 
 from ..evidence import Rule, Tally
-from ..matrix import edge_cases_seen
+from ..matrix import edge_cases_text as matrix_edge_cases
 
 MAX_RUNS = 3000  # bounds the events kept in memory for a very fast snippet that makes no handshake
 NEAR_CAP = 0.75  # at the budget, a repetition with this share of the cap's handshakes goes on to the cap
@@ -62,8 +61,6 @@ def stop_reason(rule: Rule, encoding: str | None, tally: Tally, runs: int, elaps
 
 
 def edge_cases_text(rule: Rule, encoding: str | None, tally: Tally) -> str:
-    """"r<2^248 2, s<2^248 1 (1 broke)": the matrix's edge-cases column (matrix.edge_cases_seen) for a
-    snippet, which has no registry entry: only its recorded encoding and tally are read."""
-    if encoding is None:
-        return "-"
-    return edge_cases_seen(SimpleNamespace(client=SimpleNamespace(encoding=encoding), tally=tally), rule)
+    """"r<2^248 2, s<2^248 1 (1 broke)": the matrix's edge-cases column for a snippet, by the encoding the
+    stub recorded ("-" before any)."""
+    return "-" if encoding is None else matrix_edge_cases(encoding, tally, rule)
